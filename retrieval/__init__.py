@@ -1,0 +1,1 @@
+"""Knowledge base: loading, chunking, indexing and hybrid search over government documents."""

@@ -1,0 +1,33 @@
+"""Retrieval settings group (nested into the app's one Settings object by the composition root)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class RetrievalSettings(BaseModel):
+    # A model name (hub) or a local folder. When it cannot load, the hashing embedder is used.
+    embedding_model: str = "BAAI/bge-small-zh-v1.5"
+    embedding_device: str = "cpu"
+    embedding_batch_size: int = Field(default=64, ge=1)
+    # Hub downloads are off by default: government networks are often air-gapped and a hub miss costs ~70 s.
+    allow_download: bool = False
+    # "auto": sentence-transformers, falling back to hashing; "hashing": skip the model entirely.
+    embedder: str = Field(default="auto", pattern="^(auto|sentence-transformers|hashing)$")
+    hashing_features: int = Field(default=512, ge=16)
+    # Optional cross-encoder (e.g. BAAI/bge-reranker-base or a local path); empty = no reranking.
+    reranker_model: str = ""
+    rerank_top_n: int = Field(default=20, ge=1)
+    lexical_weight: float = Field(default=1.0, ge=0)
+    dense_weight: float = Field(default=1.0, ge=0)
+    rrf_k: int = Field(default=60, ge=1)
+    candidates: int = Field(default=50, ge=1)
+    # Below this calibrated relevance the search reports "no evidence".
+    min_relevance: float = Field(default=0.35, ge=0, le=1)
+    chunk_size: int = Field(default=500, ge=50)
+    chunk_min: int = Field(default=40, ge=0)
+    # Chroma server URL (client/server mode, production); empty = embedded PersistentClient on disk.
+    chroma_url: str = ""
+    # Editable by admins; empty = the shipped defaults.
+    synonyms_path: str = ""
+    user_dict_path: str = ""

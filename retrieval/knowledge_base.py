@@ -1,0 +1,363 @@
+"""The knowledge base: ingest, replace, retire, delete and hybrid search, over every index at once.
+
+Indexes: the SQL registry (source of truth for live versions and chunk text), Chroma (dense vectors)
+and a bm25s index (lexical, rebuilt from stored tokens after each batch). See registry.py for why a
+crash mid-replace leaves the old version searchable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+from retrieval.chunking import chunk_document
+from retrieval.config import RetrievalSettings
+from retrieval.embedders.base import Embedder
+from retrieval.fusion import reciprocal_rank_fusion
+from retrieval.guide import ServiceGuide, dictionary_words
+from retrieval.lexical.bm25 import BM25Index
+from retrieval.lexical.synonyms import SynonymMap
+from retrieval.lexical.tokenizer import ChineseTokenizer
+from retrieval.loaders import SUPPORTED_SUFFIXES, load_path
+from retrieval.registry import DocumentRecord, DocumentRegistry, new_record
+from retrieval.relevance import combine, term_coverage
+from retrieval.rerankers.base import Reranker
+from retrieval.stores.base import VectorStore
+from retrieval.types import Chunk, Hit, LoadedDocument, LoaderError, SearchFilters, SearchResult
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, str], None]  # (path, outcome)
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    chunks: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "added": self.added,
+            "replaced": self.replaced,
+            "unchanged": self.unchanged,
+            "failed": [{"path": p, "error": e} for p, e in self.failed],
+            "chunks": self.chunks,
+        }
+
+
+def content_hash(doc: LoadedDocument) -> str:
+    h = hashlib.sha256()
+    h.update(doc.title.encode("utf-8"))
+    for key in sorted(doc.metadata):
+        if key != "source":
+            h.update(f"\x00{key}={doc.metadata[key]}".encode())
+    for block in doc.blocks:
+        h.update(b"\x01" + block.section.encode("utf-8") + b"\x02" + block.text.encode("utf-8"))
+    return h.hexdigest()
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files as given plus supported files inside folders (sorted, hidden files skipped)."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out += sorted(
+                f for f in p.rglob("*")
+                if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES
+                and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )  # fmt: skip
+        else:
+            out.append(p)
+    return out
+
+
+class KnowledgeBase:
+    def __init__(
+        self,
+        *,
+        cfg: RetrievalSettings,
+        registry: DocumentRegistry,
+        vectors: VectorStore,
+        embedder: Embedder,
+        lexical_dir: Path,
+        synonyms: SynonymMap | None = None,
+        reranker: Reranker | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.registry = registry
+        self.vectors = vectors
+        self.embedder = embedder
+        self.reranker = reranker
+        self.synonyms = synonyms if synonyms is not None else SynonymMap.load(
+            Path(cfg.synonyms_path) if cfg.synonyms_path else None
+        )  # fmt: skip
+        self._lexical_dir = lexical_dir
+        self._tokenizer: ChineseTokenizer | None = None
+        self._bm25: BM25Index | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Creates tables, builds the tokenizer, cleans up after a crash, loads or rebuilds BM25."""
+        self.registry.create_tables()
+        words = set(self.synonyms.words())
+        for rec in self.registry.list():
+            words.update(rec.metadata.get("dict_words", []))
+        glossary = Path(self.cfg.user_dict_path) if self.cfg.user_dict_path else None
+        self._tokenizer = (
+            ChineseTokenizer(words, glossary=glossary) if glossary else ChineseTokenizer(words)
+        )
+        stale = self.registry.stale_chunk_ids()
+        if stale:
+            log.warning("removing %d chunks of versions that never went live", len(stale))
+            self.vectors.delete(stale)
+            self.registry.drop_chunks(stale)
+        loaded = BM25Index.load(self._lexical_dir)
+        if loaded is not None and loaded.kb_version == self.registry.kb_version():
+            self._bm25 = loaded
+        else:
+            self.rebuild_lexical()
+
+    @property
+    def tokenizer(self) -> ChineseTokenizer:
+        if self._tokenizer is None:
+            self.warm_up()
+        assert self._tokenizer is not None
+        return self._tokenizer
+
+    def rebuild_lexical(self) -> None:
+        version = self.registry.kb_version()
+        ids: list[str] = []
+        tokens: list[list[str]] = []
+        for chunk_id, toks in self.registry.live_tokens():
+            ids.append(chunk_id)
+            tokens.append(toks.split())
+        index = BM25Index.build(ids, tokens, version)
+        index.save(self._lexical_dir)
+        self._bm25 = index
+
+    # --- ingestion -------------------------------------------------------------------------
+    def ingest_paths(self, paths: Iterable[Path], progress: ProgressFn | None = None) -> IngestReport:
+        """Adds or replaces each file; a file that fails is reported and the batch goes on."""
+        report = IngestReport()
+        changed = False
+        for path in expand_paths(paths):
+            try:
+                doc = load_path(path)
+                outcome, n = self._ingest(doc, rebuild=False)
+            except LoaderError as exc:
+                report.failed.append((str(path), str(exc)))
+                outcome = "failed"
+            except Exception as exc:  # an index error on one file must not lose the rest of the batch
+                log.exception("ingesting %s failed", path)
+                report.failed.append((str(path), f"{type(exc).__name__}: {exc}"))
+                outcome = "failed"
+            else:
+                getattr(report, outcome).append(doc.doc_id)
+                report.chunks += n
+                changed = changed or outcome != "unchanged"
+            if progress:
+                progress(str(path), outcome)
+        if changed:
+            self.rebuild_lexical()
+        return report
+
+    def ingest_document(self, doc: LoadedDocument) -> str:
+        """Ingests one loaded document and refreshes the lexical index; returns the outcome."""
+        outcome, _ = self._ingest(doc, rebuild=True)
+        return outcome
+
+    def _ingest(self, doc: LoadedDocument, *, rebuild: bool) -> tuple[str, int]:
+        digest = content_hash(doc)
+        current = self.registry.get(doc.doc_id)
+        if current is not None and current.content_hash == digest:
+            return "unchanged", 0
+        version = current.version + 1 if current else 1
+        chunks = chunk_document(doc, version, chunk_size=self.cfg.chunk_size, chunk_min=self.cfg.chunk_min)
+        metadata: dict[str, object] = dict(doc.metadata)
+        if doc.doc_type == "guide":
+            words = self._guide_words(doc)
+            metadata["dict_words"] = words
+            self.tokenizer.add_words(words)
+        tokens = self.tokenizer.tokenize_many(c.text for c in chunks)
+        vectors = self.embedder.embed_documents([c.text for c in chunks])
+        # Stage the new version everywhere, then flip it live in one SQL transaction.
+        self.registry.write_chunks(chunks, tokens)
+        self.vectors.add(chunks, vectors)
+        record = new_record(
+            doc.doc_id, doc.title, doc.doc_type, doc.source, version, digest,
+            str(doc.metadata.get("status", "有效")), len(chunks), metadata,
+            created_at=current.created_at if current else None,
+        )  # fmt: skip
+        superseded = self.registry.publish(record)
+        if superseded:
+            self.vectors.delete(superseded)
+            self.registry.drop_chunks(superseded)
+        if rebuild:
+            self.rebuild_lexical()
+        return ("replaced" if current else "added"), len(chunks)
+
+    @staticmethod
+    def _guide_words(doc: LoadedDocument) -> list[str]:
+        path = Path(doc.source)
+        try:
+            guide = ServiceGuide.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        except Exception:  # the loader already validated it; a vanished temp file just means no extra words
+            return []
+        return dictionary_words(guide)
+
+    def delete(self, doc_id: str) -> bool:
+        """Removes a document from SQL, Chroma and BM25; False when there was no such document."""
+        if self.registry.get(doc_id) is None:
+            return False
+        ids = self.registry.delete_document(doc_id)
+        self.vectors.delete(ids)
+        self.rebuild_lexical()
+        return True
+
+    def retire(self, doc_id: str) -> bool:
+        """Marks a document 废止: kept for the record, excluded from search by default."""
+        ok = self.registry.set_status(doc_id, "废止")
+        if ok:
+            self.rebuild_lexical()
+        return ok
+
+    def documents(self) -> list[DocumentRecord]:
+        return self.registry.list()
+
+    # --- search ----------------------------------------------------------------------------
+    def search(self, query: str, k: int = 5, filters: SearchFilters | None = None) -> SearchResult:
+        filters = filters or SearchFilters()
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        expanded = self.synonyms.expand(query)
+        q_tokens = self.tokenizer.tokenize(expanded)
+        n_cand = self.cfg.candidates * (3 if _selective(filters) else 1)
+        t1 = time.perf_counter()
+        lexical = self._bm25.search(q_tokens, n_cand) if self._bm25 is not None else []
+        t2 = time.perf_counter()
+        dense: list[tuple[str, float]] = []
+        if self.cfg.dense_weight > 0:
+            dense = self.vectors.query(self.embedder.embed_query(expanded), n_cand)
+        t3 = time.perf_counter()
+        fused = reciprocal_rank_fusion(
+            [[h.chunk_id for h in lexical], [cid for cid, _ in dense]],
+            [self.cfg.lexical_weight, self.cfg.dense_weight],
+            k=self.cfg.rrf_k,
+        )
+        lex_rank = {h.chunk_id: i for i, h in enumerate(lexical, 1)}
+        dense_rank = {cid: i for i, (cid, _) in enumerate(dense, 1)}
+        dense_sim = dict(dense)
+        live = self.registry.fetch_live_chunks([cid for cid, _ in fused])
+        today = date.today().isoformat()
+        kept: list[tuple[Chunk, float]] = []
+        for cid, score in fused:
+            if cid not in live:
+                continue
+            chunk, status = live[cid]
+            if _allowed(chunk, status, filters, today):
+                kept.append((chunk, score))
+        t4 = time.perf_counter()
+        groups = self._term_groups(query)
+        idf = self._bm25.idf if self._bm25 is not None else (lambda _t: 1.0)
+        if self.reranker is not None and kept:
+            head = kept[: self.cfg.rerank_top_n]
+            scores = self.reranker.score(expanded, [c.text for c, _ in head])
+            order = sorted(range(len(head)), key=lambda i: -scores[i])
+            kept = [(head[i][0], scores[i]) for i in order] + kept[len(head) :]
+            rerank_prob = {head[i][0].chunk_id: _sigmoid(scores[i]) for i in order}
+        else:
+            rerank_prob = {}
+        hits = []
+        for chunk, score in kept[:k]:
+            cov = term_coverage(groups, chunk.text, idf)
+            semantic = rerank_prob.get(chunk.chunk_id, dense_sim.get(chunk.chunk_id))
+            hits.append(
+                Hit(
+                    chunk=chunk,
+                    score=score,
+                    relevance=combine(cov, semantic),
+                    lexical_rank=lex_rank.get(chunk.chunk_id),
+                    dense_rank=dense_rank.get(chunk.chunk_id),
+                )
+            )
+        t5 = time.perf_counter()
+        timings.update(
+            tokenize=(t1 - t0) * 1000, lexical=(t2 - t1) * 1000, dense=(t3 - t2) * 1000,
+            hydrate=(t4 - t3) * 1000, score=(t5 - t4) * 1000, total=(t5 - t0) * 1000,
+        )  # fmt: skip
+        best = max((h.relevance for h in hits), default=0.0)
+        return SearchResult(
+            hits=tuple(hits),
+            has_evidence=best >= self.cfg.min_relevance,
+            expanded_query=expanded,
+            timings_ms=timings,
+        )
+
+    def _term_groups(self, query: str) -> list[list[str]]:
+        """One group per query token: the token plus the official terms its colloquial form maps to."""
+        matches = self.synonyms.matches(query)
+        groups: list[list[str]] = []
+        for tok in self.tokenizer.tokenize(query):
+            group = [tok]
+            for variant, official in matches:
+                if tok in variant or variant in tok:
+                    group.append(official.lower())
+                    group += [t for t in self.tokenizer.tokenize(official) if t not in group]
+            groups.append(group)
+        return groups
+
+    def stats(self) -> dict[str, object]:
+        docs = self.registry.list()
+        return {
+            "documents": len(docs),
+            "chunks": sum(d.chunk_count for d in docs),
+            "vectors": self.vectors.count(),
+            "lexical_chunks": len(self._bm25) if self._bm25 is not None else 0,
+            "kb_version": self.registry.kb_version(),
+            "embedder": self.embedder.identity,
+            "reranker": self.reranker.identity if self.reranker else None,
+        }
+
+
+def _selective(filters: SearchFilters) -> bool:
+    return any((filters.region, filters.doc_type, filters.audience, filters.doc_ids))
+
+
+def _allowed(chunk: Chunk, status: str, f: SearchFilters, today: str) -> bool:
+    meta = chunk.metadata
+    if not f.include_retired:
+        if status == "废止":
+            return False
+        until = meta.get("valid_until")
+        if isinstance(until, str) and until and until < today:
+            return False
+    if f.doc_type and meta.get("doc_type") != f.doc_type:
+        return False
+    if f.doc_ids and chunk.doc_id not in f.doc_ids:
+        return False
+    if f.region:
+        region = str(meta.get("region", ""))
+        # Provincial documents apply everywhere in the province.
+        if region and region not in ("湖北省", f.region) and f.region not in region:
+            return False
+    if f.audience:
+        audience = str(meta.get("audience", ""))
+        if audience and f.audience not in audience and audience != "个人和企业":
+            return False
+    return True
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+

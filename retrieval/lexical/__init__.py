@@ -1,0 +1,1 @@
+"""Lexical retrieval: jieba tokenisation with a domain dictionary, synonyms, and a bm25s index."""

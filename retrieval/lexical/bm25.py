@@ -1,0 +1,96 @@
+"""A bm25s index over chunk ids, persisted under the data dir and versioned with the knowledge base."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LexicalHit:
+    chunk_id: str
+    score: float
+
+
+class BM25Index:
+    """Immutable once built: rebuilding after a KB change produces a new index that replaces this one.
+
+    bm25s is a static index (no incremental adds), which suits us: the KB changes in batches, and a
+    rebuild from the SQL chunk table is a few seconds even at 100k chunks.
+    """
+
+    def __init__(self, model: bm25s.BM25 | None, chunk_ids: list[str], kb_version: int) -> None:
+        self._model = model
+        self._chunk_ids = chunk_ids
+        self.kb_version = kb_version
+        self._df: dict[str, int] = {}
+        if model is not None and chunk_ids:
+            counts = np.diff(np.asarray(model.scores["indptr"]))
+            self._df = {tok: int(counts[i]) for tok, i in model.vocab_dict.items() if i < len(counts)}
+
+    @classmethod
+    def build(cls, chunk_ids: list[str], tokens: list[list[str]], kb_version: int) -> BM25Index:
+        if not chunk_ids:
+            return cls(None, [], kb_version)
+        model = bm25s.BM25()
+        model.index(tokens, show_progress=False)
+        return cls(model, list(chunk_ids), kb_version)
+
+    def __len__(self) -> int:
+        return len(self._chunk_ids)
+
+    def idf(self, token: str) -> float:
+        """Smoothed inverse document frequency; unseen tokens get the maximum (they are rare)."""
+        n = max(len(self._chunk_ids), 1)
+        df = self._df.get(token, 0)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def search(self, query_tokens: list[str], k: int) -> list[LexicalHit]:
+        if self._model is None or not query_tokens:
+            return []
+        k = min(k, len(self._chunk_ids))
+        known = [t for t in query_tokens if t in self._df]
+        if not known:
+            return []
+        docs, scores = self._model.retrieve([known], k=k, show_progress=False, n_threads=1)
+        return [
+            LexicalHit(self._chunk_ids[int(d)], float(s))
+            for d, s in zip(docs[0], scores[0], strict=True)
+            if s > 0
+        ]
+
+    def save(self, directory: Path) -> None:
+        """Writes to a sibling temp dir, then renames: a crash never leaves a half-written index."""
+        tmp = directory.with_name(directory.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if self._model is not None:
+            self._model.save(str(tmp), show_progress=False)
+        (tmp / "govchat.json").write_text(
+            json.dumps({"kb_version": self.kb_version, "chunk_ids": self._chunk_ids}), encoding="utf-8"
+        )
+        old = directory.with_name(directory.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if directory.exists():
+            directory.rename(old)
+        tmp.rename(directory)
+        shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, directory: Path) -> BM25Index | None:
+        meta_path = directory / "govchat.json"
+        if not meta_path.exists():
+            return None
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        chunk_ids = list(meta["chunk_ids"])
+        model = bm25s.BM25.load(str(directory), mmap=False, show_progress=False) if chunk_ids else None
+        return cls(model, chunk_ids, int(meta["kb_version"]))
+
+    def size_on_disk(self, directory: Path) -> int:
+        return sum(f.stat().st_size for f in directory.glob("*") if f.is_file())

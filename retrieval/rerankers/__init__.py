@@ -1,0 +1,1 @@
+"""Optional rerankers: the Reranker interface and a cross-encoder implementation."""

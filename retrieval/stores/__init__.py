@@ -1,0 +1,1 @@
+"""Vector stores: the VectorStore interface and the Chroma implementation."""

@@ -1,0 +1,1 @@
+"""HTTP API, pages, CLI and composition root."""

@@ -1,0 +1,85 @@
+"""The one settings object. Read once (environment / .env) by the composition root and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from retrieval.config import RetrievalSettings
+
+DEV_SECRET = "dev-secret-change-me"
+
+
+class LLMSettings(BaseModel):
+    # Empty base_url = no LLM: answers are extractive.
+    base_url: str = ""
+    model: str = "Qwen/Qwen2.5-7B-Instruct"
+    api_key: SecretStr = SecretStr("EMPTY")
+    timeout_s: float = Field(default=30.0, gt=0)
+    connect_timeout_s: float = Field(default=3.0, gt=0)
+    max_retries: int = Field(default=2, ge=0)
+    temperature: float = Field(default=0.1, ge=0, le=2)
+    max_tokens: int = Field(default=768, ge=16)
+    context_chars: int = Field(default=12000, ge=1000)
+
+
+class RedisSettings(BaseModel):
+    # Empty url = in-process sessions, rate limits and jobs (single-process embedded default).
+    url: str = ""
+    session_ttl_s: int = Field(default=7200, ge=60)
+    history_turns: int = Field(default=12, ge=1)
+
+
+class DBSettings(BaseModel):
+    # Empty = SQLite under the data dir.
+    url: str = ""
+
+
+class AuthSettings(BaseModel):
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+    # Key for encrypting ID and phone numbers at rest (Fernet, urlsafe base64); derived from secret_key if empty.
+    data_key: SecretStr = SecretStr("")
+    cors_origins: list[str] = Field(default_factory=list)
+
+
+class HandoffSettings(BaseModel):
+    h5_url_template: str = "https://zwfw.hubei.gov.cn/ehb/item?code={item_code}&token={token}"
+    miniprogram_path_template: str = "pages/item/index?code={item_code}&token={token}"
+    token_ttl_s: int = Field(default=86400, ge=60)
+    platform_url: str = ""  # provincial platform API; empty = not configured
+    platform_app_id: str = "govchat"
+    platform_secret: SecretStr = SecretStr("")
+    ticket_url: str = ""  # 12345 ticket endpoint; empty = stored as a case of type 12345
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GOVCHAT_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    env: str = Field(default="development", pattern="^(development|test|production)$")
+    data_dir: Path = Path("./data")
+    log_level: str = "INFO"
+    max_question_chars: int = Field(default=500, ge=10)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    db: DBSettings = Field(default_factory=DBSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    handoff: HandoffSettings = Field(default_factory=HandoffSettings)
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if self.env == "production" and self.auth.secret_key.get_secret_value() == DEV_SECRET:
+            raise ValueError("GOVCHAT_AUTH__SECRET_KEY must be set to a real secret in production")
+        return self
+
+    @property
+    def database_url(self) -> str:
+        return self.db.url or f"sqlite:///{(self.data_dir / 'govchat.sqlite3').resolve()}"
