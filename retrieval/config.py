@@ -21,6 +21,8 @@ class RetrievalSettings(BaseModel):
     lexical_weight: float = Field(default=1.0, ge=0)
     dense_weight: float = Field(default=1.0, ge=0)
     rrf_k: int = Field(default=60, ge=1)
+    # Weight of the structural ranking (guide sections matching the field a question asks about).
+    section_weight: float = Field(default=1.0, ge=0)
     candidates: int = Field(default=50, ge=1)
     # Below this calibrated relevance the search reports "no evidence".
     min_relevance: float = Field(default=0.35, ge=0, le=1)

@@ -29,7 +29,9 @@ def build_reranker(cfg: RetrievalSettings) -> Reranker | None:
             cfg.reranker_model, device=cfg.embedding_device, allow_download=cfg.allow_download
         )
     except Exception as exc:
-        log.warning("reranker %r could not be loaded (%s); searching without reranking", cfg.reranker_model, exc)
+        log.warning(
+            "reranker %r could not be loaded (%s); searching without reranking", cfg.reranker_model, exc
+        )
         return None
 
 

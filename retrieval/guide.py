@@ -24,7 +24,9 @@ Confidence = Literal[
 
 # Shown beside every field whose fact is inferred or unknown, and on every guide that is sample data.
 UNVERIFIED_NOTE = "（样例信息，未经核实，以湖北政务服务网现行办事指南为准）"
-SAMPLE_NOTICE = "本指南为govchat样例知识库内容，依据公开资料整理，具体以湖北政务服务网、鄂汇办现行办事指南为准。"
+SAMPLE_NOTICE = (
+    "本指南为govchat样例知识库内容，依据公开资料整理，具体以湖北政务服务网、鄂汇办现行办事指南为准。"
+)
 
 # Field groups in the order they are rendered; each becomes one block (and so at least one chunk).
 FIELD_SECTIONS: dict[str, str] = {

@@ -22,7 +22,8 @@ from retrieval.chunking import chunk_document
 from retrieval.config import RetrievalSettings
 from retrieval.embedders.base import Embedder
 from retrieval.fusion import reciprocal_rank_fusion
-from retrieval.guide import ServiceGuide, dictionary_words
+from retrieval.guide import FIELD_SECTIONS, ServiceGuide, dictionary_words
+from retrieval.guide_fields import asked_fields
 from retrieval.lexical.bm25 import BM25Index
 from retrieval.lexical.synonyms import SynonymMap
 from retrieval.lexical.tokenizer import ChineseTokenizer
@@ -73,10 +74,12 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     for p in paths:
         if p.is_dir():
             out += sorted(
-                f for f in p.rglob("*")
-                if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES
+                f
+                for f in p.rglob("*")
+                if f.is_file()
+                and f.suffix.lower() in SUPPORTED_SUFFIXES
                 and not any(part.startswith(".") for part in f.relative_to(p).parts)
-            )  # fmt: skip
+            )
         else:
             out.append(p)
     return out
@@ -99,9 +102,11 @@ class KnowledgeBase:
         self.vectors = vectors
         self.embedder = embedder
         self.reranker = reranker
-        self.synonyms = synonyms if synonyms is not None else SynonymMap.load(
-            Path(cfg.synonyms_path) if cfg.synonyms_path else None
-        )  # fmt: skip
+        self.synonyms = (
+            synonyms
+            if synonyms is not None
+            else SynonymMap.load(Path(cfg.synonyms_path) if cfg.synonyms_path else None)
+        )
         self._lexical_dir = lexical_dir
         self._tokenizer: ChineseTokenizer | None = None
         self._bm25: BM25Index | None = None
@@ -114,9 +119,7 @@ class KnowledgeBase:
         for rec in self.registry.list():
             words.update(rec.metadata.get("dict_words", []))
         glossary = Path(self.cfg.user_dict_path) if self.cfg.user_dict_path else None
-        self._tokenizer = (
-            ChineseTokenizer(words, glossary=glossary) if glossary else ChineseTokenizer(words)
-        )
+        self._tokenizer = ChineseTokenizer(words, glossary=glossary) if glossary else ChineseTokenizer(words)
         stale = self.registry.stale_chunk_ids()
         if stale:
             log.warning("removing %d chunks of versions that never went live", len(stale))
@@ -147,65 +150,115 @@ class KnowledgeBase:
         self._bm25 = index
 
     # --- ingestion -------------------------------------------------------------------------
-    def ingest_paths(self, paths: Iterable[Path], progress: ProgressFn | None = None) -> IngestReport:
+    def ingest_paths(
+        self, paths: Iterable[Path], progress: ProgressFn | None = None, batch_size: int = 64
+    ) -> IngestReport:
         """Adds or replaces each file; a file that fails is reported and the batch goes on."""
         report = IngestReport()
-        changed = False
+        pending: list[tuple[str, LoadedDocument]] = []
+
+        def flush() -> None:
+            try:
+                outcomes = self._ingest_batch([d for _, d in pending], report)
+            except Exception as exc:  # one bad batch must not lose the rest; report each file in it
+                log.exception("indexing a batch failed")
+                outcomes = ["failed"] * len(pending)
+                report.failed += [(p, f"{type(exc).__name__}: {exc}") for p, _ in pending]
+            if progress:
+                for (path, _), outcome in zip(pending, outcomes, strict=True):
+                    progress(path, outcome)
+            pending.clear()
+
         for path in expand_paths(paths):
             try:
-                doc = load_path(path)
-                outcome, n = self._ingest(doc, rebuild=False)
+                pending.append((str(path), load_path(path)))
             except LoaderError as exc:
                 report.failed.append((str(path), str(exc)))
-                outcome = "failed"
-            except Exception as exc:  # an index error on one file must not lose the rest of the batch
-                log.exception("ingesting %s failed", path)
-                report.failed.append((str(path), f"{type(exc).__name__}: {exc}"))
-                outcome = "failed"
-            else:
-                getattr(report, outcome).append(doc.doc_id)
-                report.chunks += n
-                changed = changed or outcome != "unchanged"
-            if progress:
-                progress(str(path), outcome)
-        if changed:
+                if progress:
+                    progress(str(path), "failed")
+            if len(pending) >= batch_size:
+                flush()
+        if pending:
+            flush()
+        if report.added or report.replaced:
+            self.rebuild_lexical()
+        return report
+
+    def ingest_documents(self, docs: Iterable[LoadedDocument], batch_size: int = 256) -> IngestReport:
+        """Bulk path for already-loaded documents (benchmarks, connectors): batched embedding and writes."""
+        report = IngestReport()
+        batch: list[LoadedDocument] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                self._ingest_batch(batch, report)
+                batch = []
+        if batch:
+            self._ingest_batch(batch, report)
+        if report.added or report.replaced:
             self.rebuild_lexical()
         return report
 
     def ingest_document(self, doc: LoadedDocument) -> str:
         """Ingests one loaded document and refreshes the lexical index; returns the outcome."""
-        outcome, _ = self._ingest(doc, rebuild=True)
-        return outcome
+        report = self.ingest_documents([doc])
+        for outcome in ("added", "replaced", "unchanged"):
+            if getattr(report, outcome):
+                return outcome
+        return "failed"
 
-    def _ingest(self, doc: LoadedDocument, *, rebuild: bool) -> tuple[str, int]:
-        digest = content_hash(doc)
-        current = self.registry.get(doc.doc_id)
-        if current is not None and current.content_hash == digest:
-            return "unchanged", 0
-        version = current.version + 1 if current else 1
-        chunks = chunk_document(doc, version, chunk_size=self.cfg.chunk_size, chunk_min=self.cfg.chunk_min)
-        metadata: dict[str, object] = dict(doc.metadata)
-        if doc.doc_type == "guide":
-            words = self._guide_words(doc)
-            metadata["dict_words"] = words
-            self.tokenizer.add_words(words)
-        tokens = self.tokenizer.tokenize_many(c.text for c in chunks)
-        vectors = self.embedder.embed_documents([c.text for c in chunks])
-        # Stage the new version everywhere, then flip it live in one SQL transaction.
-        self.registry.write_chunks(chunks, tokens)
-        self.vectors.add(chunks, vectors)
-        record = new_record(
-            doc.doc_id, doc.title, doc.doc_type, doc.source, version, digest,
-            str(doc.metadata.get("status", "有效")), len(chunks), metadata,
-            created_at=current.created_at if current else None,
-        )  # fmt: skip
-        superseded = self.registry.publish(record)
-        if superseded:
-            self.vectors.delete(superseded)
-            self.registry.drop_chunks(superseded)
-        if rebuild:
-            self.rebuild_lexical()
-        return ("replaced" if current else "added"), len(chunks)
+    def _ingest_batch(self, docs: list[LoadedDocument], report: IngestReport) -> list[str]:
+        """Stages every new version (SQL + Chroma), then publishes them all in one transaction."""
+        # A batch may name one document twice (a file and its copy): the last one wins.
+        unique = list({d.doc_id: d for d in docs}.values())
+        existing = self.registry.current([d.doc_id for d in unique])
+        outcome_by_id: dict[str, str] = {}
+        records = []
+        all_chunks: list[Chunk] = []
+        for doc in unique:
+            digest = content_hash(doc)
+            current = existing.get(doc.doc_id)
+            if current is not None and current.content_hash == digest:
+                outcome_by_id[doc.doc_id] = "unchanged"
+                continue
+            version = current.version + 1 if current else 1
+            chunks = chunk_document(
+                doc, version, chunk_size=self.cfg.chunk_size, chunk_min=self.cfg.chunk_min
+            )
+            metadata: dict[str, object] = dict(doc.metadata)
+            if doc.doc_type == "guide":
+                words = self._guide_words(doc)
+                metadata["dict_words"] = words
+                self.tokenizer.add_words(words)
+            all_chunks += chunks
+            records.append(
+                new_record(
+                    doc.doc_id,
+                    doc.title,
+                    doc.doc_type,
+                    doc.source,
+                    version,
+                    digest,
+                    str(doc.metadata.get("status", "有效")),
+                    len(chunks),
+                    metadata,
+                    created_at=current.created_at if current else None,
+                )
+            )
+            outcome_by_id[doc.doc_id] = "replaced" if current else "added"
+        if records:
+            tokens = self.tokenizer.tokenize_many(c.text for c in all_chunks)
+            vectors = self.embedder.embed_documents([c.text for c in all_chunks])
+            self.registry.write_chunks(all_chunks, tokens)
+            self.vectors.add(all_chunks, vectors)
+            superseded = self.registry.publish(records)
+            if superseded:
+                self.vectors.delete(superseded)
+                self.registry.drop_chunks(superseded)
+        for doc_id, outcome in outcome_by_id.items():
+            getattr(report, outcome).append(doc_id)
+        report.chunks += len(all_chunks)
+        return [outcome_by_id[d.doc_id] for d in docs]
 
     @staticmethod
     def _guide_words(doc: LoadedDocument) -> list[str]:
@@ -259,6 +312,23 @@ class KnowledgeBase:
         dense_rank = {cid: i for i, (cid, _) in enumerate(dense, 1)}
         dense_sim = dict(dense)
         live = self.registry.fetch_live_chunks([cid for cid, _ in fused])
+        sections = {FIELD_SECTIONS[f] for f in asked_fields(query)}
+        if sections:
+            # A question about 材料/时限/费用… ranks the guide sections holding that field higher:
+            # a third, structural ranking fused with the same RRF (BM25 alone favours short chunks).
+            # Matching sections are ordered by how well their own document ranks overall, so the
+            # materials of the guide the citizen asked about come first, not any guide's materials.
+            doc_rank: dict[str, int] = {}
+            for cid, _ in fused:
+                if cid in live:
+                    doc_rank.setdefault(live[cid][0].doc_id, len(doc_rank))
+            structural = sorted(
+                (cid for cid, _ in fused if cid in live and live[cid][0].section in sections),
+                key=lambda cid: doc_rank[live[cid][0].doc_id],
+            )
+            fused = reciprocal_rank_fusion(
+                [[cid for cid, _ in fused], structural], [1.0, self.cfg.section_weight], k=self.cfg.rrf_k
+            )
         today = date.today().isoformat()
         kept: list[tuple[Chunk, float]] = []
         for cid, score in fused:
@@ -268,8 +338,8 @@ class KnowledgeBase:
             if _allowed(chunk, status, filters, today):
                 kept.append((chunk, score))
         t4 = time.perf_counter()
-        groups = self._term_groups(query)
-        idf = self._bm25.idf if self._bm25 is not None else (lambda _t: 1.0)
+        groups = self.term_groups(query)
+        idf = self._bm25.specificity if self._bm25 is not None else (lambda _t: 1.0)
         if self.reranker is not None and kept:
             head = kept[: self.cfg.rerank_top_n]
             scores = self.reranker.score(expanded, [c.text for c, _ in head])
@@ -293,9 +363,13 @@ class KnowledgeBase:
             )
         t5 = time.perf_counter()
         timings.update(
-            tokenize=(t1 - t0) * 1000, lexical=(t2 - t1) * 1000, dense=(t3 - t2) * 1000,
-            hydrate=(t4 - t3) * 1000, score=(t5 - t4) * 1000, total=(t5 - t0) * 1000,
-        )  # fmt: skip
+            tokenize=(t1 - t0) * 1000,
+            lexical=(t2 - t1) * 1000,
+            dense=(t3 - t2) * 1000,
+            hydrate=(t4 - t3) * 1000,
+            score=(t5 - t4) * 1000,
+            total=(t5 - t0) * 1000,
+        )
         best = max((h.relevance for h in hits), default=0.0)
         return SearchResult(
             hits=tuple(hits),
@@ -304,11 +378,11 @@ class KnowledgeBase:
             timings_ms=timings,
         )
 
-    def _term_groups(self, query: str) -> list[list[str]]:
+    def term_groups(self, query: str) -> list[list[str]]:
         """One group per query token: the token plus the official terms its colloquial form maps to."""
         matches = self.synonyms.matches(query)
         groups: list[list[str]] = []
-        for tok in self.tokenizer.tokenize(query):
+        for tok in self.tokenizer.terms(query):
             group = [tok]
             for variant, official in matches:
                 if tok in variant or variant in tok:
@@ -360,4 +434,3 @@ def _allowed(chunk: Chunk, status: str, f: SearchFilters, today: str) -> bool:
 
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
-

@@ -105,9 +105,18 @@ class DocumentRecord:
 
 def _record(row: DocumentRow) -> DocumentRecord:
     return DocumentRecord(
-        row.doc_id, row.title, row.doc_type, row.source, row.version, row.content_hash, row.status,
-        row.chunk_count, dict(row.meta or {}), row.created_at, row.updated_at,
-    )  # fmt: skip
+        row.doc_id,
+        row.title,
+        row.doc_type,
+        row.source,
+        row.version,
+        row.content_hash,
+        row.status,
+        row.chunk_count,
+        dict(row.meta or {}),
+        row.created_at,
+        row.updated_at,
+    )
 
 
 def _now() -> datetime:
@@ -147,34 +156,55 @@ class DocumentRegistry:
                 ChunkRow.__table__.insert(),
                 [
                     {
-                        "chunk_id": c.chunk_id, "doc_id": c.doc_id, "version": c.version,
-                        "ordinal": c.ordinal, "title": c.title[:512], "section": c.section[:512],
-                        "text": c.text, "tokens": " ".join(t), "meta": c.metadata,
+                        "chunk_id": c.chunk_id,
+                        "doc_id": c.doc_id,
+                        "version": c.version,
+                        "ordinal": c.ordinal,
+                        "title": c.title[:512],
+                        "section": c.section[:512],
+                        "text": c.text,
+                        "tokens": " ".join(t),
+                        "meta": c.metadata,
                     }
                     for c, t in zip(chunks, tokens, strict=True)
-                ],  # fmt: skip
+                ],
             )
 
-    def publish(self, record: DocumentRecord) -> list[str]:
-        """Makes ``record.version`` live in one transaction; returns the chunk ids it superseded."""
+    def publish(self, records: Sequence[DocumentRecord]) -> list[str]:
+        """Makes each record's version live, all in one transaction; returns superseded chunk ids."""
+        if not records:
+            return []
         with Session(self._engine) as s, s.begin():
-            old_ids = list(
-                s.scalars(
+            old_ids: list[str] = []
+            for record in records:
+                old_ids += s.scalars(
                     select(ChunkRow.chunk_id).where(
                         ChunkRow.doc_id == record.doc_id, ChunkRow.version != record.version
                     )
                 )
-            )
-            s.merge(
-                DocumentRow(
-                    doc_id=record.doc_id, title=record.title[:512], doc_type=record.doc_type,
-                    source=record.source, version=record.version, content_hash=record.content_hash,
-                    status=record.status, chunk_count=record.chunk_count, meta=record.metadata,
-                    created_at=record.created_at, updated_at=record.updated_at,
+                s.merge(
+                    DocumentRow(
+                        doc_id=record.doc_id,
+                        title=record.title[:512],
+                        doc_type=record.doc_type,
+                        source=record.source,
+                        version=record.version,
+                        content_hash=record.content_hash,
+                        status=record.status,
+                        chunk_count=record.chunk_count,
+                        meta=record.metadata,
+                        created_at=record.created_at,
+                        updated_at=record.updated_at,
+                    )
                 )
-            )  # fmt: skip
             self._bump_version(s)
         return old_ids
+
+    def current(self, doc_ids: Sequence[str]) -> dict[str, DocumentRecord]:
+        """Registry records for the given ids that exist (one query for a whole batch)."""
+        with Session(self._engine) as s:
+            rows = s.scalars(select(DocumentRow).where(DocumentRow.doc_id.in_(list(doc_ids))))
+            return {r.doc_id: _record(r) for r in rows}
 
     def drop_chunks(self, chunk_ids: Sequence[str]) -> None:
         ids = list(chunk_ids)
@@ -226,7 +256,7 @@ class DocumentRegistry:
                 .order_by(ChunkRow.chunk_id)
                 .execution_options(yield_per=5000)
             )
-            yield from s.execute(q).tuples()
+            yield from s.execute(q)
 
     def fetch_live_chunks(self, chunk_ids: Sequence[str]) -> dict[str, tuple[Chunk, str]]:
         """chunk id -> (chunk, document status) for the ids that belong to a live version."""
@@ -242,9 +272,10 @@ class DocumentRegistry:
                 .where(ChunkRow.chunk_id.in_(list(chunk_ids)))
             )
             out: dict[str, tuple[Chunk, str]] = {}
-            for r, status in s.execute(q).tuples():
-                chunk = Chunk(r.chunk_id, r.doc_id, r.version, r.ordinal, r.title, r.section, r.text,
-                              dict(r.meta or {}))  # fmt: skip
+            for r, status in s.execute(q):
+                chunk = Chunk(
+                    r.chunk_id, r.doc_id, r.version, r.ordinal, r.title, r.section, r.text, dict(r.meta or {})
+                )
                 out[r.chunk_id] = (chunk, status)
             return out
 
@@ -261,7 +292,9 @@ class DocumentRegistry:
                 .order_by(ChunkRow.ordinal)
             )
             return [
-                Chunk(r.chunk_id, r.doc_id, r.version, r.ordinal, r.title, r.section, r.text, dict(r.meta or {}))
+                Chunk(
+                    r.chunk_id, r.doc_id, r.version, r.ordinal, r.title, r.section, r.text, dict(r.meta or {})
+                )
                 for r in s.scalars(q)
             ]
 
@@ -290,11 +323,28 @@ class DocumentRegistry:
 
 
 def new_record(
-    doc_id: str, title: str, doc_type: str, source: str, version: int, content_hash: str, status: str,
-    chunk_count: int, metadata: dict[str, Any], created_at: datetime | None = None,
-) -> DocumentRecord:  # fmt: skip
+    doc_id: str,
+    title: str,
+    doc_type: str,
+    source: str,
+    version: int,
+    content_hash: str,
+    status: str,
+    chunk_count: int,
+    metadata: dict[str, Any],
+    created_at: datetime | None = None,
+) -> DocumentRecord:
     now = _now()
     return DocumentRecord(
-        doc_id, title, doc_type, source, version, content_hash, status, chunk_count, metadata,
-        created_at or now, now,
-    )  # fmt: skip
+        doc_id,
+        title,
+        doc_type,
+        source,
+        version,
+        content_hash,
+        status,
+        chunk_count,
+        metadata,
+        created_at or now,
+        now,
+    )

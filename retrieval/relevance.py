@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 
-def term_coverage(
-    term_groups: Sequence[Sequence[str]], passage: str, idf: Callable[[str], float]
-) -> float:
+def term_coverage(term_groups: Sequence[Sequence[str]], passage: str, idf: Callable[[str], float]) -> float:
     """Share of the query's IDF mass covered by the passage.
 
     Each group is one query term with its alternatives (the term itself, then its synonyms); a group

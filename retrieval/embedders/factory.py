@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 from retrieval.config import RetrievalSettings
 from retrieval.embedders.base import Embedder
@@ -22,6 +23,14 @@ def build_embedder(cfg: RetrievalSettings) -> Embedder:
     if cfg.embedder == "hashing":
         return hashing
     started = time.perf_counter()
+    if cfg.embedder == "auto" and not cfg.allow_download and not _available_locally(cfg.embedding_model):
+        log.warning(
+            "embedding model %r is neither a local folder nor in the Hugging Face cache (downloads are off); "
+            "using the offline hashing embedder %s plus lexical retrieval",
+            cfg.embedding_model,
+            hashing.identity,
+        )
+        return hashing
     try:
         from retrieval.embedders.sentence_transformer import SentenceTransformerEmbedder
 
@@ -47,3 +56,16 @@ def build_embedder(cfg: RetrievalSettings) -> Embedder:
         return hashing
     log.info("embedding model %s loaded in %.1fs", embedder.identity, time.perf_counter() - started)
     return embedder
+
+
+def _available_locally(model: str) -> bool:
+    """True for a local folder or a hub name already in the local cache (checked without importing torch)."""
+    if Path(model).expanduser().is_dir():
+        return True
+    if "/" not in model:
+        return False
+    try:
+        from huggingface_hub.constants import HF_HUB_CACHE
+    except ImportError:
+        return False
+    return (Path(HF_HUB_CACHE) / f"models--{model.replace('/', '--')}").is_dir()

@@ -27,7 +27,9 @@ class FakeEmbedder:
         return v / np.linalg.norm(v)
 
     def embed_documents(self, texts: list[str]) -> Vectors:
-        return np.stack([self._one(t) for t in texts]) if texts else np.zeros((0, self._dimension), np.float32)
+        return (
+            np.stack([self._one(t) for t in texts]) if texts else np.zeros((0, self._dimension), np.float32)
+        )
 
     def embed_query(self, text: str) -> Vectors:
         return self._one(text)

@@ -22,7 +22,12 @@ class SentenceTransformerEmbedder:
         self._name = model
         self._batch_size = batch_size
         self._model: Any = SentenceTransformer(model, device=device, local_files_only=not allow_download)
-        dim = self._model.get_sentence_embedding_dimension()
+        # sentence-transformers 6 renamed the accessor; keep working on 3.x-5.x too.
+        getter = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        dim = getter()
         if not dim:
             raise ValueError(f"model {model!r} does not report an embedding dimension")
         self._dimension = int(dim)

@@ -51,6 +51,11 @@ class BM25Index:
         df = self._df.get(token, 0)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
+    def specificity(self, token: str) -> float:
+        """idf squared: coverage weighted this way is decided by the rare, specific words of a question
+        (护照, 算力贷), not by the generic ones every passage shares (办理, 材料)."""
+        return self.idf(token) ** 2
+
     def search(self, query_tokens: list[str], k: int) -> list[LexicalHit]:
         if self._model is None or not query_tokens:
             return []

@@ -18,9 +18,96 @@ DEFAULT_GLOSSARY = Path(__file__).resolve().parent.parent / "resources" / "gloss
 
 # Function words and question words that carry no topical signal in citizens' questions.
 STOPWORDS = frozenset(
-    """的 了 吗 呢 吧 啊 呀 么 嘛 哦 是 在 和 与 及 或 也 都 就 还 又 要 会 能 可以 可 请问 请 问 一下 一个 这个 那个
-    什么 怎么 怎么样 怎样 如何 哪些 哪个 哪里 哪儿 多少 多久 几 啥 咋 为什么 我 我们 你 你们 他 她 它 他们 自己
-    有 没有 没 不 需要 得 想 去 给 把 被 让 对 从 到 为 以 之 其 该 此 等 个 吗？ 呢？ 应该 知道 告诉 帮 帮我 现在""".split()
+    [
+        "的",
+        "了",
+        "吗",
+        "呢",
+        "吧",
+        "啊",
+        "呀",
+        "么",
+        "嘛",
+        "哦",
+        "是",
+        "在",
+        "和",
+        "与",
+        "及",
+        "或",
+        "也",
+        "都",
+        "就",
+        "还",
+        "又",
+        "要",
+        "会",
+        "能",
+        "可以",
+        "可",
+        "请问",
+        "请",
+        "问",
+        "一下",
+        "一个",
+        "这个",
+        "那个",
+        "什么",
+        "怎么",
+        "怎么样",
+        "怎样",
+        "如何",
+        "哪些",
+        "哪个",
+        "哪里",
+        "哪儿",
+        "多少",
+        "多久",
+        "几",
+        "啥",
+        "咋",
+        "为什么",
+        "我",
+        "我们",
+        "你",
+        "你们",
+        "他",
+        "她",
+        "它",
+        "他们",
+        "自己",
+        "有",
+        "没有",
+        "没",
+        "不",
+        "需要",
+        "得",
+        "想",
+        "去",
+        "给",
+        "把",
+        "被",
+        "让",
+        "对",
+        "从",
+        "到",
+        "为",
+        "以",
+        "之",
+        "其",
+        "该",
+        "此",
+        "等",
+        "个",
+        "吗？",
+        "呢？",
+        "应该",
+        "知道",
+        "告诉",
+        "帮",
+        "帮我",
+        "现在",
+    ]
 )
 _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 
@@ -50,6 +137,15 @@ class ChineseTokenizer:
         for tok in self._jieba.cut_for_search(text.lower(), HMM=False):
             tok = tok.strip()
             if tok and tok not in STOPWORDS and _TOKEN_OK.search(tok):
+                out.append(tok)
+        return out
+
+    def terms(self, text: str) -> list[str]:
+        """Non-overlapping content words (precise mode): what the citizen asked about, each once."""
+        out: list[str] = []
+        for tok in self._jieba.lcut(text.lower(), HMM=False):
+            tok = tok.strip()
+            if tok and tok not in STOPWORDS and _TOKEN_OK.search(tok) and tok not in out:
                 out.append(tok)
         return out
 

@@ -1,0 +1,189 @@
+"""The `govchat` command (CLI contract in ARCHITECTURE.md: admins, scripts and evals rely on it)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from serving.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="govchat — 鄂汇办 AI 政务助手")
+
+
+def _setup_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # bm25s sets its own logger to DEBUG; keep it at our level.
+    for noisy in ("bm25s", "jieba", "chromadb", "httpx"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def _services() -> Any:
+    from serving.services import build_services
+
+    settings = Settings()
+    _setup_logging(settings)
+    return build_services(settings)
+
+
+def _emit(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="files or folders")] = None,
+    sample: Annotated[bool, typer.Option("--sample", help="load the sample knowledge base")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Add or replace documents (idempotent by content hash)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from retrieval.factory import SAMPLE_KB_DIR
+    from retrieval.knowledge_base import expand_paths
+
+    targets = list(paths or [])
+    if sample:
+        targets.append(SAMPLE_KB_DIR)
+    if not targets:
+        raise typer.BadParameter("give PATH... or --sample")
+    missing = [str(p) for p in targets if not p.exists()]
+    if missing:
+        typer.echo(f"错误：找不到文件或目录 / not found: {', '.join(missing)}", err=True)
+        raise typer.Exit(2)
+    services = _services()
+    files = expand_paths(targets)
+    with Progress(
+        TextColumn("[bold]ingest"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=_stderr_console(),
+        transient=as_json,
+    ) as bar:
+        task = bar.add_task("", total=len(files))
+
+        def progress(path: str, outcome: str) -> None:
+            bar.update(task, advance=1, description=f"{Path(path).name}: {outcome}")
+
+        report = services.kb.ingest_paths(files, progress=progress)
+    if as_json:
+        _emit(report.to_json())
+    else:
+        typer.echo(
+            f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}, "
+            f"failed {len(report.failed)}, chunks {report.chunks}"
+        )
+        for path, err in report.failed:
+            typer.echo(f"  failed: {path}: {err}", err=True)
+    services.close()
+    if report.failed and not (report.added or report.replaced or report.unchanged):
+        raise typer.Exit(1)
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@app.command()
+def search(
+    query: Annotated[str | None, typer.Argument(help="question; omit with --jsonl")] = None,
+    k: Annotated[int, typer.Option("-k", min=1, max=50)] = 5,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="one query per stdin line")] = False,
+    region: Annotated[str | None, typer.Option()] = None,
+    doc_type: Annotated[str | None, typer.Option("--doc-type")] = None,
+    audience: Annotated[str | None, typer.Option()] = None,
+    include_retired: Annotated[bool, typer.Option("--include-retired")] = False,
+) -> None:
+    """Retrieval only: ranked passages with doc id, title, section, snippet, score, source."""
+    from retrieval.types import SearchFilters
+
+    if not jsonl and not query:
+        raise typer.BadParameter("give a QUERY or --jsonl")
+    services = _services()
+    filters = SearchFilters(
+        region=region, doc_type=doc_type, audience=audience, include_retired=include_retired
+    )
+
+    def run(q: str) -> dict[str, Any]:
+        result = services.kb.search(q, k=k, filters=filters)
+        return {
+            "query": q,
+            "has_evidence": result.has_evidence,
+            "hits": [h.to_json() for h in result.hits],
+            "timings_ms": {key: round(v, 2) for key, v in result.timings_ms.items()},
+        }
+
+    if jsonl:
+        for line in sys.stdin:
+            line = line.strip()
+            if not line:
+                continue
+            q = _query_from_line(line, "query")
+            _emit(run(q) if q else {"error": "empty query", "input": line})
+    else:
+        assert query is not None
+        out = run(query)
+        if as_json:
+            _emit(out)
+        else:
+            if not out["has_evidence"]:
+                typer.echo("（知识库中没有足够相关的内容）")
+            for i, h in enumerate(out["hits"], 1):
+                typer.echo(f"[{i}] {h['title']} · {h['section']}  ({h['doc_id']}, rel {h['relevance']})")
+                typer.echo(f"    {h['snippet']}")
+    services.close()
+
+
+def _query_from_line(line: str, key: str) -> str:
+    if line.startswith("{"):
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            return line
+        if isinstance(obj, dict):
+            return str(obj.get(key) or obj.get("question") or obj.get("query") or "").strip()
+    return line
+
+
+@app.command()
+def docs(
+    action: Annotated[str, typer.Argument(help="list | delete | retire")] = "list",
+    doc_id: Annotated[str | None, typer.Argument()] = None,
+) -> None:
+    """List, delete or retire knowledge-base documents."""
+    services = _services()
+    kb = services.kb
+    if action == "list":
+        for d in kb.documents():
+            _emit({k: v for k, v in d.to_json().items() if k != "metadata"})
+    elif action in ("delete", "retire") and doc_id:
+        ok = kb.delete(doc_id) if action == "delete" else kb.retire(doc_id)
+        if not ok:
+            typer.echo(f"no such document: {doc_id}", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{action}d {doc_id}")
+    else:
+        raise typer.BadParameter("usage: govchat docs list | delete DOC_ID | retire DOC_ID")
+    services.close()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
