@@ -1,0 +1,1 @@
+"""Answerers: extractive (no LLM, and the fallback) and grounded LLM answers with citation checks."""

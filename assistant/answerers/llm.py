@@ -1,0 +1,47 @@
+"""Grounded LLM answers: byte-identical system prompt first (vLLM prefix cache), then passages, then
+the conversation; streamed; checked for citations afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+
+from assistant.answerers.extractive import strip_prefix
+from assistant.llm.base import ChatMessage, ChatModel
+from assistant.memory.base import Turn
+from retrieval.types import Hit
+
+
+def passages_block(hits: Sequence[Hit]) -> str:
+    lines = ["参考资料："]
+    for i, h in enumerate(hits, 1):
+        lines.append(f"[{i}] 《{h.chunk.title}》{h.chunk.section}：{strip_prefix(h.chunk.text)}")
+    return "\n".join(lines)
+
+
+def build_messages(
+    system_prompt: str,
+    hits: Sequence[Hit],
+    history: Sequence[Turn],
+    question: str,
+    *,
+    history_chars: int,
+) -> list[ChatMessage]:
+    """System prompt, then numbered passages, then recent (masked) history, then the question."""
+    messages = [ChatMessage("system", system_prompt), ChatMessage("system", passages_block(hits))]
+    recent: list[ChatMessage] = []
+    budget = history_chars
+    for turn in reversed(history):
+        if turn.role not in ("user", "assistant") or len(turn.content) > budget:
+            break
+        budget -= len(turn.content)
+        recent.append(ChatMessage(turn.role, turn.content))
+    messages += reversed(recent)
+    messages.append(ChatMessage("user", question))
+    return messages
+
+
+async def stream_answer(
+    model: ChatModel, messages: list[ChatMessage], *, temperature: float, max_tokens: int
+) -> AsyncIterator[str]:
+    async for token in model.stream(messages, temperature=temperature, max_tokens=max_tokens):
+        yield token

@@ -1,0 +1,63 @@
+"""Identifies which 一件事 a message is about, from guide names, aliases and synonyms (pure)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_SUFFIX = re.compile(r"[“\"「]?一件事[”\"」]?|（[^）]*）|\([^)]*\)")
+
+
+def core_name(name: str) -> str:
+    """'新生儿出生“一件事”' -> '新生儿出生'; '教育入学“一件事”(义务教育入学)' -> '教育入学'."""
+    return _SUFFIX.sub("", name).strip("“”\"' ")
+
+
+@dataclass(frozen=True)
+class ItemEntry:
+    item_id: str
+    name: str
+    terms: tuple[str, ...]
+
+
+class ItemMatcher:
+    """Longest term match wins, so 开办餐饮店 is not mistaken for 企业开办."""
+
+    def __init__(self, entries: Iterable[ItemEntry]) -> None:
+        self._entries = {e.item_id: e for e in entries}
+        pairs = [(t.lower(), e.item_id) for e in self._entries.values() for t in e.terms if len(t) >= 2]
+        self._terms = sorted(pairs, key=lambda p: -len(p[0]))
+
+    @classmethod
+    def from_guides(cls, guides: Iterable[object], synonyms: dict[str, str] | None = None) -> ItemMatcher:
+        """Builds from ServiceGuide-like objects (id, name, aliases); synonyms map colloquial -> official."""
+        entries = []
+        for g in guides:
+            gid, name, aliases = g.id, g.name, list(g.aliases)  # type: ignore[attr-defined]
+            core = core_name(name)
+            terms = {core, name, *aliases}
+            for colloquial, official in (synonyms or {}).items():
+                if official in (core, name) or official in aliases:
+                    terms.add(colloquial)
+            entries.append(ItemEntry(gid, name, tuple(sorted(terms))))
+        return cls(entries)
+
+    def name(self, item_id: str) -> str:
+        return self._entries[item_id].name
+
+    def ids(self) -> list[str]:
+        return list(self._entries)
+
+    def match(self, text: str) -> str | None:
+        found = self.match_all(text)
+        return found[0] if found else None
+
+    def match_all(self, text: str) -> list[str]:
+        t = text.lower()
+        out: list[str] = []
+        for term, item_id in self._terms:
+            if term in t and item_id not in out:
+                out.append(item_id)
+                t = t.replace(term, " ")
+        return out
