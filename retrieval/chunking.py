@@ -13,13 +13,17 @@ question is usually about one provision, so a chunk starts where a provision sta
    ``1.``/``1、``/``(1)`` items, list items, paragraphs, lines, sentence ends 。！？；,
    clauses ，、：, and only for one overlong clause by a hard cut; pieces at these levels are
    packed greedily up to ``chunk_size``.
-5. No chunk starts with closing or middle punctuation (，。；：、？！”）》 …): it is moved to the
-   end of the previous chunk. Pieces shorter than ``chunk_min`` join a neighbour in the block.
+5. Pieces shorter than ``chunk_min`` join a neighbour in the block (a lone heading or a tiny
+   provision joins the next provision, the tail of a split provision joins its previous
+   piece) as long as the result stays within ``chunk_size + chunk_min``.
+6. No chunk starts with closing or middle punctuation (，。；：、？！”）》 …): it is moved to the
+   end of the previous chunk.
 
 Why LangChain for step 4 only: ``RecursiveCharacterTextSplitter`` with regex separators does
 exactly the recursive "split at the best separator, pack greedily, recurse on what is still
 too long" for the packable levels. It cannot express step 3 (it always packs neighbours
-together) nor steps 5, so those stay here as small pure functions around it.
+together) nor steps 5 and 6, so those stay here as small pure functions around it. Pieces are
+tracked as spans of the block text, so merging never invents or loses a character.
 """
 
 from __future__ import annotations
@@ -107,27 +111,37 @@ def _size(text: str, span: Span) -> int:
     return len(text[span[0] : span[1]].strip())
 
 
-def _merge_small(text: str, spans: list[Span], chunk_min: int, *, forward: bool) -> list[Span]:
-    """Join spans shorter than ``chunk_min`` to a neighbour.
+def _absorb_small(
+    text: str, spans: list[Span], movable: list[bool], chunk_min: int, limit: int, *, forward: bool
+) -> list[Span]:
+    """Join movable spans shorter than ``chunk_min`` to a neighbour, within ``limit`` chars.
 
-    ``forward`` joins a short span to the *next* one (a lone heading or a tiny provision
-    belongs with what follows); otherwise to the previous one (the tail of a long provision
-    belongs to that provision). At an end without that neighbour the other side is used.
+    ``forward`` prefers the *next* neighbour (a lone heading or a tiny provision belongs with
+    what follows); otherwise the previous one (the tail of a long provision belongs to it).
+    The other side is tried when the preferred one is missing or would grow past ``limit``;
+    a fragment that fits nowhere stays on its own rather than make an oversized chunk.
     """
-    out = list(spans)
+    out, mov = list(spans), list(movable)
     i = 0
-    while len(out) > 1 and i < len(out):
-        if _size(text, out[i]) >= chunk_min:
+    while i < len(out):
+        if len(out) == 1 or not mov[i] or _size(text, out[i]) >= chunk_min:
             i += 1
-        elif (forward and i + 1 < len(out)) or i == 0:
-            out[i : i + 2] = [(out[i][0], out[i + 1][1])]
+            continue
+        for j in (i + 1, i - 1) if forward else (i - 1, i + 1):
+            if 0 <= j < len(out):
+                a, b = min(i, j), max(i, j)
+                merged = (out[a][0], out[b][1])
+                if _size(text, merged) <= limit:
+                    out[a : b + 1], mov[a : b + 1] = [merged], [True]
+                    i = a  # look again: the merged span may still be short
+                    break
         else:
-            out[i - 1 : i + 1] = [(out[i - 1][0], out[i][1])]
-            i -= 1
+            i += 1
     return out
 
 
 def _split(text: str, span: Span, level: int, chunk_size: int, chunk_min: int) -> list[Span]:
+    limit = chunk_size + chunk_min
     for lvl in range(level, len(_PROVISION_LEVELS)):
         units = _provision_units(text, span, lvl)
         if units is None:
@@ -136,24 +150,15 @@ def _split(text: str, span: Span, level: int, chunk_size: int, chunk_min: int) -
             [u] if _size(text, u) <= chunk_size else _split(text, u, lvl + 1, chunk_size, chunk_min)
             for u in units
         ]
-        # A short provision (or a lone chapter heading) joins the next provision's first piece;
-        # a short last provision joins the one before it.
-        flat: list[Span] = []
-        pending: int | None = None
-        for group in groups:
-            first = group[0] if pending is None else (pending, group[0][1])
-            pending = None
-            if len(group) == 1 and _size(text, first) < chunk_min:
-                pending = first[0]
-                continue
-            flat.extend([first, *group[1:]])
-        if pending is not None:
-            end = groups[-1][-1][1]
-            flat[-1:] = [(flat[-1][0], end)] if flat else [(pending, end)]
-        return flat
+        # Only whole provisions move: a short one (or a lone chapter heading) joins the next
+        # provision; the pieces of a split provision stay where they are.
+        flat = [s for g in groups for s in g]
+        movable = [len(g) == 1 for g in groups for _ in g]
+        return _absorb_small(text, flat, movable, chunk_min, limit, forward=True)
     if _size(text, span) <= chunk_size:
         return [span]
-    return _merge_small(text, _packed_spans(text, span, chunk_size), chunk_min, forward=False)
+    packed = _packed_spans(text, span, chunk_size)
+    return _absorb_small(text, packed, [True] * len(packed), chunk_min, limit, forward=False)
 
 
 def _fix_leading_punctuation(text: str, spans: list[Span]) -> list[Span]:
@@ -193,9 +198,13 @@ def chunk_document(
     Args:
         doc: A loaded (normalised) document.
         version: The document version; part of every ``chunk_id``.
-        chunk_size: Target maximum characters per chunk (a ``keep_whole`` block may use twice
-            this; absorbing a piece shorter than ``chunk_min`` may exceed it by that much).
+        chunk_size: Target maximum characters per chunk, without the guide prefix. A
+            ``keep_whole`` block may use twice this; absorbing a piece shorter than
+            ``chunk_min`` may add up to ``chunk_min`` more (plus punctuation moved back).
         chunk_min: Pieces shorter than this are joined to a neighbour in the same block.
+
+    Raises:
+        ValueError: when ``chunk_size < 1`` or ``chunk_min`` is not in ``[0, chunk_size)``.
 
     Returns:
         Chunks in document order with ordinals 0..n-1. Guide chunks start with

@@ -153,7 +153,19 @@ def html_lines(container: Tag | BeautifulSoup) -> list[Line]:
     return lines
 
 
-def _title(soup: BeautifulSoup, container: Tag | BeautifulSoup) -> str | None:
+def _marked_title(soup: BeautifulSoup) -> Tag | None:
+    """An ``<h1>`` inside ``<article>``/``<main>``, looked up before the page furniture is
+    removed, because HTML5 pages put it in the article's own ``<header>``."""
+    for marked in soup.find_all(["article", "main"]):
+        h1 = marked.find("h1") if isinstance(marked, Tag) else None
+        if isinstance(h1, Tag) and h1.get_text(strip=True):
+            return h1
+    return None
+
+
+def _title(soup: BeautifulSoup, container: Tag | BeautifulSoup, marked: str | None) -> str | None:
+    if marked:
+        return marked
     for h1 in (container.find("h1"), soup.find("h1")):
         if isinstance(h1, Tag):
             text = normalize_text(_clean(h1.get_text(" ")))
@@ -199,9 +211,11 @@ class HtmlLoader:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 soup = BeautifulSoup(data, "lxml")
+            marked = _marked_title(soup)
+            marked_text = normalize_text(_clean(marked.get_text(" "))) if marked is not None else None
             _strip_noise(soup)
             container = _main_container(soup)
-            title = _title(soup, container)
+            title = _title(soup, container, marked_text)
             title, blocks = build_blocks(html_lines(container), title=title, joiner="\n\n")
         except RecursionError as exc:
             raise messages.loader_error(

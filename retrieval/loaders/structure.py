@@ -54,15 +54,15 @@ def _split_off_title(lines: list[Line], title: str | None) -> tuple[str | None, 
     """Drop the heading that is the document title, so it is not repeated as a section.
 
     The first heading is the title when it is level 1 and either equals the known title or is
-    the only level-1 heading in the document.
+    the only level-1 heading in the document (a known title, e.g. from front matter, wins).
     """
     first = next((i for i, line in enumerate(lines) if line.level and _heading_text(line.text)), None)
     if first is None or lines[first].level != 1:
         return title, lines
     text = _heading_text(lines[first].text)
     only_h1 = sum(1 for line in lines if line.level == 1) == 1
-    if (title is not None and text == title) or (title is None and only_h1):
-        return text, lines[:first] + lines[first + 1 :]
+    if text == title or only_h1:
+        return title or text, lines[:first] + lines[first + 1 :]
     return title, lines
 
 

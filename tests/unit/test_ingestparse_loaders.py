@@ -97,6 +97,17 @@ def test_markdown_front_matter_metadata_and_heading_paths(tmp_path: Path) -> Non
     ]
 
 
+def test_markdown_front_matter_title_wins_over_a_different_lone_h1(tmp_path: Path) -> None:
+    path = tmp_path / "revised.md"
+    path.write_text(
+        "---\ntitle: 湖北省政务服务条例\n---\n# 湖北省政务服务条例（2025年修订）\n\n## 第一章 总则\n\n正文。\n",
+        encoding="utf-8",
+    )
+    doc = load_path(path)
+    assert doc.title == "湖北省政务服务条例"
+    assert [(b.section, b.text) for b in doc.blocks] == [("第一章 总则", "正文。")]
+
+
 @pytest.mark.parametrize(
     ("stem", "expected"),
     [
@@ -251,11 +262,33 @@ def test_html_without_article_picks_densest_container(tmp_path: Path) -> None:
     assert doc.text.count("段正文") == 5
 
 
+def test_html5_article_header_title_is_kept_but_site_h1_is_not(tmp_path: Path) -> None:
+    page = (
+        "<html><body><header><h1>湖北省人民政府门户网站</h1></header>"
+        "<article><header><h1>关于延长办事大厅服务时间的公告</h1><span>来源：省政务管理办</span></header>"
+        "<p>自即日起，办事大厅周六上午正常办公。</p></article></body></html>"
+    )
+    path = tmp_path / "announcement.html"
+    path.write_text(page, encoding="utf-8")
+    doc = load_path(path)
+    assert doc.title == "关于延长办事大厅服务时间的公告"
+    assert doc.text == "自即日起，办事大厅周六上午正常办公。"
+
+
 def test_html_declared_gbk_charset_is_honoured(tmp_path: Path) -> None:
     page = '<html><head><meta charset="gbk"></head><body><p>湖北政务服务网办事指南</p></body></html>'
     path = tmp_path / "legacy.html"
     path.write_bytes(page.encode("gbk"))
     assert "湖北政务服务网办事指南" in load_path(path).text
+
+
+def test_html_deeply_nested_page_still_yields_its_text(tmp_path: Path) -> None:
+    path = tmp_path / "deep.html"
+    inner = "<p>深层正文内容，足够长的一段文字。</p>"
+    path.write_text(
+        "<html><body>" + "<div>" * 5000 + inner + "</div>" * 5000 + "</body></html>", encoding="utf-8"
+    )
+    assert load_path(path).text == "深层正文内容，足够长的一段文字。"
 
 
 def test_html_with_only_navigation_is_empty(tmp_path: Path) -> None:
@@ -292,29 +325,33 @@ def test_guide_yaml_becomes_one_block_per_field_group(tmp_path: Path) -> None:
     assert "样例信息" in time_limit.text  # inferred fields carry the unverified note
 
 
+def _guide_without(field: str) -> dict[str, object]:
+    data = guide_data()
+    del data[field]
+    return data
+
+
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
         ("id: birth\nname: [unclosed\n", "YAML"),
         ("- just\n- a list\n", "映射"),
         ("", "映射"),
-        (None, "name"),  # a required field missing
-        ("__unknown_field__", "__unknown_field__"),
-        ("__bad_audience__", "audience"),
+        (_guide_without("name"), "name"),
+        (guide_data(unexpected_field="x"), "unexpected_field"),
+        (guide_data(audience="外星人"), "audience"),
+        (guide_data(valid_until="2027-02-30"), "valid_until"),
+        (guide_data(id="Bad Id"), "id"),
     ],
 )
-def test_guide_errors_name_file_and_field(tmp_path: Path, content: str | None, reason: str) -> None:
+def test_guide_errors_name_file_and_field(
+    tmp_path: Path, content: str | dict[str, object], reason: str
+) -> None:
     path = tmp_path / "guide.yml"
-    if content is None:
-        data = guide_data()
-        del data["name"]
-        write_guide(path, data)
-    elif content == "__unknown_field__":
-        write_guide(path, guide_data(__unknown_field__="x"))
-    elif content == "__bad_audience__":
-        write_guide(path, guide_data(audience="外星人"))
-    else:
+    if isinstance(content, str):
         path.write_text(content, encoding="utf-8")
+    else:
+        write_guide(path, content)
     with pytest.raises(LoaderError) as err:
         load_path(path)
     assert str(path) in str(err.value)
