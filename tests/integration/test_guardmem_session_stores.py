@@ -6,9 +6,11 @@ and says how to build a store and how to let time pass beyond the TTL.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import anyio
 import pytest
@@ -22,6 +24,7 @@ from assistant.memory import (
     SessionStore,
     Turn,
 )
+from assistant.memory.file_store import FileSessionStore
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -219,3 +222,17 @@ class TestRedisSessionStore(SessionStoreContract):
         store = RedisSessionStore("redis://127.0.0.1:1/0", ttl_s=10, max_turns=3)
         assert not await store.ping()
         await store.aclose()
+
+
+class TestFileSessionStore(SessionStoreContract):
+    """The CLI's one-file-per-session store (embedded default without Redis) keeps the same contract."""
+
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> SessionStore:
+        return FileSessionStore(tmp_path / "sessions", ttl_s=TTL_S, max_turns=MAX_TURNS, lock_wait_s=2)
+
+    async def expire(self, store: SessionStore) -> None:
+        assert isinstance(store, FileSessionStore)
+        past = time.time() - TTL_S - 1
+        for path in store._dir.glob("*.json"):
+            os.utime(path, (past, past))
