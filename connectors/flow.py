@@ -86,12 +86,12 @@ class FlowEngine:
     def identify(self, text: str) -> str | None:
         """The workflow a message names (by name, keyword or guide alias); None if none or a tie."""
         t = compact(text)
-        scores: dict[str, int] = {}
+        scores: dict[str, tuple[int, int]] = {}
         for wf in self._catalog.values():
-            names = [wf.name.split("“")[0], *wf.keywords, *self._guides[wf.guide_id].aliases]
+            names = {wf.name.split("“")[0], *wf.keywords, *self._guides[wf.guide_id].aliases}
             hits = [len(k) for k in (compact(n) for n in names) if len(k) >= 2 and k in t]
             if hits:
-                scores[wf.id] = max(hits)
+                scores[wf.id] = (max(hits), sum(hits))  # longest match, then total matched length
         if not scores:
             return None
         best = max(scores.values())
@@ -140,8 +140,10 @@ class FlowEngine:
                 result = SlotResult(value=None)
             else:
                 result = parse_slot(pending, text, today)
+        # A yes/no reading of "不对，我是省外的" is not evidence: corrections are looked for all the same.
+        settled = result.ok and pending is not None and pending.kind != "yesno"
         corrections = self._corrections(
-            wf, state, pending, text, extracted, pending_parsed=result.ok, today=today
+            wf, state, pending, text, extracted, pending_parsed=settled, today=today
         )
         yesno_pending = pending is not None and pending.kind == "yesno"
         if corrections and yesno_pending and extracted is None and has_correction_marker(text):
@@ -202,6 +204,15 @@ class FlowEngine:
         wf = self.workflow(state.workflow_id)
         applicable = self._applicable(wf, state.answers)
         return sorted(applicable, key=lambda s: s.id != state.pending)
+
+    def handoff_context(self, state: FlowState) -> dict[str, str]:
+        """``id``, ``name``, ``item_code`` and ``region_code`` of a flow, as a handoff request needs them."""
+        wf = self.workflow(state.workflow_id)
+        region = next(
+            (str(state.answers[s.id]) for s in wf.slots if s.kind == "region" and state.answers.get(s.id)), ""
+        )
+        item_code = wf.item_code or self._guides[wf.guide_id].item_code
+        return {"id": wf.id, "name": wf.name, "item_code": item_code, "region_code": region}
 
     def checklist(self, state: FlowState) -> Checklist:
         wf = self.workflow(state.workflow_id)

@@ -18,6 +18,7 @@ import anyio
 from connectors import messages as msg
 from connectors.parsers import (
     compact,
+    has_correction_marker,
     is_question,
     normalise,
     parse_choice,
@@ -343,6 +344,9 @@ class LLMSlotExtractor:
                 result = parse_slot(slot, text, today)
                 if result.ok and result.value is not None:
                     out[slot.id] = result.value
+        by_id = {s.id: s for s in slots}
+        if primary in out and by_id[primary].kind == "yesno" and len(out) > 1 and has_correction_marker(text):
+            del out[primary]  # "不对，我是襄阳的" corrects the region; it is not a "no"
         return out
 
     async def extract(

@@ -187,15 +187,21 @@ class Workflow(_Frozen):
     eligibility: list[EligibilityRule] = Field(default_factory=list)
     handoff: list[HandoffKind] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _unique(self) -> Workflow:
-        ids = [s.id for s in self.slots]
+    @field_validator("slots")
+    @classmethod
+    def _unique_slots(cls, v: list[Slot]) -> list[Slot]:
+        ids = [s.id for s in v]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"duplicate slot ids: {dupes}")
-        if len(set(self.handoff)) != len(self.handoff):
+        return v
+
+    @field_validator("handoff")
+    @classmethod
+    def _unique_handoff(cls, v: list[HandoffKind]) -> list[HandoffKind]:
+        if len(set(v)) != len(v):
             raise ValueError("duplicate handoff options")
-        return self
+        return v
 
     def slot(self, slot_id: str) -> Slot | None:
         return next((s for s in self.slots if s.id == slot_id), None)

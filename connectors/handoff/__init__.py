@@ -1,0 +1,1 @@
+"""Handoff connectors: one ``HandoffConnector`` interface, one module per backend."""
