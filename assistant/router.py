@@ -29,6 +29,12 @@ class RuleRouter:
     def _has(self, key: str, text: str) -> bool:
         return any(c.lower() in text for c in self._cues.get(key, []))
 
+    def item_ids(self) -> list[str]:
+        return self._items.ids()
+
+    def followup_cues(self) -> list[str]:
+        return list(self._cues.get("followup", []))
+
     def is_domain(self, text: str) -> bool:
         return self._has("domain", text.lower()) or self._items.match(text) is not None
 

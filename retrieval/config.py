@@ -21,8 +21,12 @@ class RetrievalSettings(BaseModel):
     lexical_weight: float = Field(default=1.0, ge=0)
     dense_weight: float = Field(default=1.0, ge=0)
     rrf_k: int = Field(default=60, ge=1)
+    # Weight of the ranking of passages from documents the question names (title or alias).
+    title_weight: float = Field(default=1.0, ge=0)
     # Weight of the structural ranking (guide sections matching the field a question asks about).
     section_weight: float = Field(default=1.0, ge=0)
+    # ... applied to the sections of the top-N documents only.
+    section_docs: int = Field(default=3, ge=1)
     candidates: int = Field(default=50, ge=1)
     # Below this calibrated relevance the search reports "no evidence".
     min_relevance: float = Field(default=0.35, ge=0, le=1)

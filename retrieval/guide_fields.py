@@ -45,3 +45,14 @@ def asked_fields(question: str) -> list[str]:
         else:
             strong.append(name)
     return strong or weak
+
+
+def matched_cues(question: str) -> dict[str, list[str]]:
+    """Field -> the cue words of that field present in the question."""
+    q = question.lower()
+    out: dict[str, list[str]] = {}
+    for name, cues in FIELD_CUES.items():
+        hits = [c for c in cues if c in q]
+        if hits:
+            out[name] = hits
+    return out

@@ -23,7 +23,7 @@ from retrieval.config import RetrievalSettings
 from retrieval.embedders.base import Embedder
 from retrieval.fusion import reciprocal_rank_fusion
 from retrieval.guide import FIELD_SECTIONS, ServiceGuide, dictionary_words
-from retrieval.guide_fields import asked_fields
+from retrieval.guide_fields import asked_fields, matched_cues
 from retrieval.lexical.bm25 import BM25Index
 from retrieval.lexical.synonyms import SynonymMap
 from retrieval.lexical.tokenizer import ChineseTokenizer
@@ -110,6 +110,7 @@ class KnowledgeBase:
         self._lexical_dir = lexical_dir
         self._tokenizer: ChineseTokenizer | None = None
         self._bm25: BM25Index | None = None
+        self._title_terms: tuple[int, list[tuple[str, str]]] = (-1, [])
 
     # --- lifecycle -------------------------------------------------------------------------
     def warm_up(self) -> None:
@@ -312,18 +313,33 @@ class KnowledgeBase:
         dense_rank = {cid: i for i, (cid, _) in enumerate(dense, 1)}
         dense_sim = dict(dense)
         live = self.registry.fetch_live_chunks([cid for cid, _ in fused])
+        named = self._named_docs(expanded)
+        if named:
+            # A question that names a document (社保卡, 个转企…) ranks that document's passages higher.
+            titled = [cid for cid, _ in fused if cid in live and live[cid][0].doc_id in named]
+            fused = reciprocal_rank_fusion(
+                [[cid for cid, _ in fused], titled], [1.0, self.cfg.title_weight], k=self.cfg.rrf_k
+            )
         sections = {FIELD_SECTIONS[f] for f in asked_fields(query)}
         if sections:
             # A question about 材料/时限/费用… ranks the guide sections holding that field higher:
             # a third, structural ranking fused with the same RRF (BM25 alone favours short chunks).
             # Matching sections are ordered by how well their own document ranks overall, so the
             # materials of the guide the citizen asked about come first, not any guide's materials.
+            # Only sections of documents already near the top count: a question about a policy that
+            # happens to say 号码 must not pull every guide's 咨询方式 up.
             doc_rank: dict[str, int] = {}
             for cid, _ in fused:
                 if cid in live:
                     doc_rank.setdefault(live[cid][0].doc_id, len(doc_rank))
             structural = sorted(
-                (cid for cid, _ in fused if cid in live and live[cid][0].section in sections),
+                (
+                    cid
+                    for cid, _ in fused
+                    if cid in live
+                    and live[cid][0].section in sections
+                    and doc_rank[live[cid][0].doc_id] < self.cfg.section_docs
+                ),
                 key=lambda cid: doc_rank[live[cid][0].doc_id],
             )
             fused = reciprocal_rank_fusion(
@@ -339,7 +355,7 @@ class KnowledgeBase:
                 kept.append((chunk, score))
         t4 = time.perf_counter()
         groups = self.term_groups(query)
-        idf = self._bm25.specificity if self._bm25 is not None else (lambda _t: 1.0)
+        idf = self.idf_function()
         if self.reranker is not None and kept:
             head = kept[: self.cfg.rerank_top_n]
             scores = self.reranker.score(expanded, [c.text for c, _ in head])
@@ -348,9 +364,12 @@ class KnowledgeBase:
             rerank_prob = {head[i][0].chunk_id: _sigmoid(scores[i]) for i in order}
         else:
             rerank_prob = {}
+        # In the section a question asks for, its cue words (多久, 带什么…) count as covered: they say
+        # what is asked, and that section is where the answer to it stands.
+        cues_by_section = {FIELD_SECTIONS[f]: " ".join(c) for f, c in matched_cues(query).items()}
         hits = []
         for chunk, score in kept[:k]:
-            cov = term_coverage(groups, chunk.text, idf)
+            cov = term_coverage(groups, f"{chunk.text} {cues_by_section.get(chunk.section, '')}", idf)
             semantic = rerank_prob.get(chunk.chunk_id, dense_sim.get(chunk.chunk_id))
             hits.append(
                 Hit(
@@ -391,6 +410,28 @@ class KnowledgeBase:
             groups.append(group)
         return groups
 
+    def _named_docs(self, query: str) -> set[str]:
+        """Documents whose name or alias occurs in the query; the longest match wins per position."""
+        version = self.registry.kb_version()
+        if self._title_terms[0] != version:
+            terms: list[tuple[str, str]] = []
+            for rec in self.registry.list():
+                names = [core_title(rec.title), *str(rec.metadata.get("aliases", "")).split("、")]
+                terms += [(t.lower(), rec.doc_id) for t in names if len(t) >= 3]
+            terms.sort(key=lambda p: -len(p[0]))
+            self._title_terms = (version, terms)
+        q = query.lower()
+        found: set[str] = set()
+        for term, doc_id in self._title_terms[1]:
+            if term in q:
+                found.add(doc_id)
+                q = q.replace(term, " ")
+        return found
+
+    def idf_function(self) -> Callable[[str], float]:
+        """The term weighting used for relevance (and by extractive answers to pick sentences)."""
+        return self._bm25.specificity if self._bm25 is not None else (lambda _t: 1.0)
+
     def stats(self) -> dict[str, object]:
         docs = self.registry.list()
         return {
@@ -402,6 +443,13 @@ class KnowledgeBase:
             "embedder": self.embedder.identity,
             "reranker": self.reranker.identity if self.reranker else None,
         }
+
+
+def core_title(title: str) -> str:
+    """'社会保障卡居民服务“一件事”' -> '社会保障卡居民服务': the distinctive part of a guide's name."""
+    for mark in ("“一件事”", '"一件事"', "一件事"):
+        title = title.replace(mark, "")
+    return title.split("（")[0].split("(")[0].strip()
 
 
 def _selective(filters: SearchFilters) -> bool:

@@ -26,12 +26,12 @@ def _setup_logging(settings: Settings) -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
-def _services() -> Any:
+def _services(**kwargs: Any) -> Any:
     from serving.services import build_services
 
     settings = Settings()
     _setup_logging(settings)
-    return build_services(settings)
+    return build_services(settings, **kwargs)
 
 
 def _emit(obj: Any) -> None:
@@ -179,6 +179,58 @@ def docs(
     else:
         raise typer.BadParameter("usage: govchat docs list | delete DOC_ID | retire DOC_ID")
     services.close()
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="question; omit with --jsonl")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    jsonl: Annotated[
+        bool, typer.Option("--jsonl", help="one question (or JSON object) per stdin line")
+    ] = False,
+    session: Annotated[str | None, typer.Option("--session", help="continue this conversation")] = None,
+) -> None:
+    """One assistant turn: answer, citations, intent, workflow, handoff, mode."""
+    import anyio
+
+    if not jsonl and not question:
+        raise typer.BadParameter("give a QUESTION or --jsonl")
+    services = _services(persistent_sessions=True)
+
+    async def run() -> None:
+        if not jsonl:
+            assert question is not None
+            result = (await services.assistant.turn(session, question)).to_json()
+            if as_json:
+                _emit(result)
+            else:
+                typer.echo(result["answer"])
+                for c in result["citations"]:
+                    typer.echo(f"  [{c['n']}] {c['title']} · {c['section']} ({c['doc_id']})")
+                typer.echo(f"（会话 {result['session']} · {result['intent']} · {result['mode']}）", err=True)
+            return
+        for line in sys.stdin:
+            line = line.strip()
+            if not line:
+                continue
+            sid = session
+            text = line
+            if line.startswith("{"):
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError:
+                    _emit({"error": "invalid JSON line", "input": line[:200]})
+                    continue
+                if not isinstance(obj, dict) or not str(obj.get("question", "")).strip():
+                    _emit({"error": "expected an object with a non-empty 'question'", "input": line[:200]})
+                    continue
+                text, sid = str(obj["question"]), obj.get("session") or session
+            _emit((await services.assistant.turn(sid, text)).to_json())
+
+    try:
+        anyio.run(run)
+    finally:
+        services.close()
 
 
 def main() -> None:

@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 
-from retrieval.factory import build_knowledge_base
+from assistant.audit import AuditLog
+from assistant.consult import ConsultAnswerer
+from assistant.guard import Guard
+from assistant.handoffs import HandoffService
+from assistant.items import ItemMatcher
+from assistant.llm.base import ChatModel
+from assistant.memory.base import SessionStore
+from assistant.pipeline import Assistant
+from assistant.prompt_store import PromptStore
+from assistant.router import RuleRouter
+from connectors.catalog_loader import load_catalog, load_guides
+from connectors.flow import FlowEngine
+from connectors.handoff.base import HandoffConnector
+from connectors.handoff.casework import CaseworkConnector
+from connectors.handoff.deeplink import DeepLinkConnector
+from connectors.handoff.ticket12345 import Ticket12345Connector
+from connectors.pii import fernet_key
+from connectors.store import CaseRepository
+from connectors.store import create_tables as create_case_tables
+from retrieval.factory import SAMPLE_KB_DIR, build_knowledge_base
 from retrieval.knowledge_base import KnowledgeBase
 from serving.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str) -> Engine:
@@ -18,7 +41,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -33,13 +56,121 @@ class Services:
     settings: Settings
     engine: Engine
     kb: KnowledgeBase
+    assistant: Assistant
+    cases: CaseRepository
+    audit: AuditLog
+    llm: ChatModel | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def aclose(self) -> None:
+        close = getattr(self.llm, "aclose", None)
+        if close is not None:
+            await close()
+        sessions_close = getattr(self.assistant.sessions, "aclose", None)
+        if sessions_close is not None:
+            await sessions_close()
+        self.engine.dispose()
 
     def close(self) -> None:
         self.engine.dispose()
 
 
-def build_services(settings: Settings) -> Services:
+def build_sessions(settings: Settings, *, persistent_files: bool = False) -> SessionStore:
+    """Redis (with an in-memory fallback that says it is degraded) when configured; else in-process,
+    or files under the data dir for one-process-per-call use such as `govchat ask --session`."""
+    from assistant.memory.memory_store import InMemorySessionStore
+
+    ttl, turns = settings.redis.session_ttl_s, settings.redis.history_turns * 2
+    if settings.redis.url:
+        from assistant.memory.redis_store import RedisSessionStore
+        from assistant.memory.resilient import ResilientSessionStore
+
+        return ResilientSessionStore(
+            RedisSessionStore(settings.redis.url, ttl_s=ttl, max_turns=turns),
+            InMemorySessionStore(ttl, turns),
+        )
+    if persistent_files:
+        from assistant.memory.file_store import FileSessionStore
+
+        return FileSessionStore(settings.data_dir / "sessions", ttl, turns)
+    return InMemorySessionStore(ttl, turns)
+
+
+def build_llm(settings: Settings) -> ChatModel | None:
+    if not settings.llm.base_url:
+        return None
+    from assistant.llm.openai_compat import OpenAICompatChatModel
+
+    cfg = settings.llm
+    return OpenAICompatChatModel(
+        base_url=cfg.base_url,
+        model=cfg.model,
+        api_key=cfg.api_key.get_secret_value(),
+        timeout_s=cfg.timeout_s,
+        connect_timeout_s=cfg.connect_timeout_s,
+        max_retries=cfg.max_retries,
+    )
+
+
+def build_services(
+    settings: Settings, *, llm: ChatModel | None = None, persistent_sessions: bool = False
+) -> Services:
+    """Everything the app needs, built once. ``llm`` overrides the configured one (tests)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url)
     kb = build_knowledge_base(settings.retrieval, settings.data_dir, engine)
-    return Services(settings=settings, engine=engine, kb=kb)
+    prompts = PromptStore()
+    guides = load_guides(SAMPLE_KB_DIR / "guides")
+    catalog = load_catalog(None, guides)
+    flows = FlowEngine(catalog, guides)
+    items = ItemMatcher.from_guides(guides.values(), kb.synonyms.variants)
+    secret = settings.auth.secret_key.get_secret_value()
+    create_case_tables(engine)
+    cases = CaseRepository(engine, fernet_key(settings.auth.data_key.get_secret_value(), secret))
+    audit = AuditLog(engine)
+    audit.create_tables()
+    h = settings.handoff
+    connectors: dict[str, HandoffConnector] = {
+        "online_link": DeepLinkConnector(
+            secret=secret,
+            h5_url_template=h.h5_url_template,
+            miniprogram_path_template=h.miniprogram_path_template,
+            token_ttl_s=h.token_ttl_s,
+        ),
+        "caseworker": CaseworkConnector(cases),
+        "ticket_12345": Ticket12345Connector(cases, endpoint_url=h.ticket_url),
+    }
+    if h.platform_url:
+        from connectors.handoff.platform import PlatformConnector
+        from connectors.handoff.platform_client import PlatformClient
+
+        client = PlatformClient(
+            base_url=h.platform_url, app_id=h.platform_app_id, secret=h.platform_secret.get_secret_value()
+        )
+        connectors["platform"] = PlatformConnector(client, cases)
+    model = llm if llm is not None else build_llm(settings)
+    extractor = None
+    if model is not None:
+        from assistant.llm.dict_messages import DictMessagesModel
+        from connectors.slots import LLMSlotExtractor
+
+        extractor = LLMSlotExtractor(DictMessagesModel(model))  # type: ignore[arg-type]
+    consult = ConsultAnswerer(
+        kb, prompts, items, model, temperature=settings.llm.temperature, max_tokens=settings.llm.max_tokens
+    )
+    assistant = Assistant(
+        guard=Guard.from_directory(settings.max_question_chars),
+        sessions=build_sessions(settings, persistent_files=persistent_sessions),
+        prompts=prompts,
+        router=RuleRouter(prompts.router, items),
+        consult=consult,
+        audit=audit,
+        flows=flows,
+        handoffs=HandoffService(connectors),
+        cases=cases,
+        llm=model,
+        slot_extractor=extractor,
+    )
+    return Services(
+        settings=settings, engine=engine, kb=kb, assistant=assistant, cases=cases, audit=audit, llm=model
+    )

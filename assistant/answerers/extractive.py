@@ -37,14 +37,22 @@ def _cite(n: int, chunk: Chunk) -> Citation:
     return Citation(n, chunk.doc_id, chunk.title, chunk.section, chunk.chunk_id, body[:120])
 
 
-def guide_answer(title: str, chunks: Sequence[Chunk], question: str, item_name: str) -> Answer:
-    """Renders the asked fields of one guide verbatim; the overview when no field is asked."""
+def guide_answer(
+    title: str, chunks: Sequence[Chunk], question: str, item_name: str, found: Sequence[str] = ()
+) -> Answer:
+    """Renders the asked fields of one guide verbatim.
+
+    With no field cue in the question, the fields search found for it (``found``, e.g. a FAQ entry)
+    are shown; with neither, the guide's overview and what else can be asked.
+    """
     by_field: dict[str, list[Chunk]] = {}
     for c in chunks:
         field = SECTION_TO_FIELD.get(c.section.split(" > ")[-1])
         if field:
             by_field.setdefault(field, []).append(c)
     wanted = [f for f in asked_fields(question) if f in by_field]
+    if not wanted:
+        wanted = [f for f in dict.fromkeys(found) if f in by_field][:2]
     overview = not wanted
     if overview:
         wanted = [f for f in OVERVIEW_FIELDS if f in by_field]

@@ -52,24 +52,31 @@ class FileSessionStore:
         tmp.replace(path)
 
     async def load(self, session_id: str) -> SessionState:
-        data = self._read(session_id)
+        data = await anyio.to_thread.run_sync(self._read, session_id)
         try:
             history = tuple(Turn.from_json(raw) for raw in data.get("history", []))
             return SessionState.from_fields_json(data.get("fields", {}), history)
         except (ValueError, KeyError, TypeError):
             return SessionState()
 
-    async def append(self, session_id: str, turn: Turn) -> None:
+    def _append(self, session_id: str, turn: Turn) -> None:
         data = self._read(session_id)
         history = [*data.get("history", []), turn.to_json()][-self._max_turns :]
         self._write(session_id, {"history": history, "fields": data.get("fields", {})})
 
-    async def save_state(self, session_id: str, state: SessionState) -> None:
+    def _save_state(self, session_id: str, state: SessionState) -> None:
         data = self._read(session_id)
         self._write(session_id, {"history": data.get("history", []), "fields": state.fields_json()})
 
+    # File I/O runs in a worker thread: no blocking calls inside the event loop.
+    async def append(self, session_id: str, turn: Turn) -> None:
+        await anyio.to_thread.run_sync(self._append, session_id, turn)
+
+    async def save_state(self, session_id: str, state: SessionState) -> None:
+        await anyio.to_thread.run_sync(self._save_state, session_id, state)
+
     async def delete(self, session_id: str) -> None:
-        self._path(session_id).unlink(missing_ok=True)
+        await anyio.to_thread.run_sync(lambda: self._path(session_id).unlink(missing_ok=True))
 
     @asynccontextmanager
     async def lock(self, session_id: str) -> AsyncIterator[None]:

@@ -109,6 +109,33 @@ STOPWORDS = frozenset(
         "现在",
     ]
 )
+# Generic colloquial verbs and fillers: they say how a citizen asks, not what about.
+STOPWORDS = STOPWORDS | frozenset(
+    [
+        "那",
+        "那么",
+        "这",
+        "这样",
+        "那样",
+        "办好",
+        "办完",
+        "办下来",
+        "下来",
+        "拿到",
+        "弄",
+        "搞",
+        "行",
+        "可以吗",
+        "能不能",
+        "要不要",
+        "一般",
+        "大概",
+        "请教",
+        "了解",
+        "问问",
+        "的话",
+    ]
+)
 _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 
 # jieba logs its dictionary build at INFO on the root of its own logger; keep it quiet.

@@ -1,0 +1,150 @@
+"""Answering a consult question: search, then a grounded LLM answer or an extractive one.
+
+No evidence above the threshold → the fixed reply; the LLM never sees the question then. An LLM that
+is unreachable, times out, or answers without valid citations is replaced by the extractive answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+import anyio
+
+from assistant.answerers.citations import check_citations, declines
+from assistant.answerers.extractive import SECTION_TO_FIELD, Answer, guide_answer, sentence_answer
+from assistant.answerers.llm import build_messages
+from assistant.items import ItemMatcher, core_name
+from assistant.llm.base import ChatModel, LLMUnavailable
+from assistant.memory.base import Turn
+from assistant.prompt_store import PromptStore
+from assistant.types import Citation, Mode
+from retrieval.guide_fields import asked_fields
+from retrieval.knowledge_base import KnowledgeBase
+from retrieval.types import Hit, SearchFilters, SearchResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ConsultOutcome:
+    """Filled in while the answer streams; complete once the stream ends."""
+
+    answer: str = ""
+    citations: tuple[Citation, ...] = ()
+    mode: Mode = Mode.FIXED
+    result: SearchResult | None = None
+    notices: list[str] = field(default_factory=list)
+    model: str = ""
+
+
+class ConsultAnswerer:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        prompts: PromptStore,
+        items: ItemMatcher,
+        llm: ChatModel | None = None,
+        *,
+        temperature: float = 0.1,
+        max_tokens: int = 768,
+        history_chars: int = 2000,
+        k: int = 5,
+    ) -> None:
+        self.kb = kb
+        self.prompts = prompts
+        self.items = items
+        self.llm = llm
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.history_chars = history_chars
+        self.k = k
+
+    async def search(self, question: str, filters: SearchFilters | None = None) -> SearchResult:
+        # Retrieval is CPU-bound (jieba, numpy, SQLite): keep it off the event loop.
+        return await anyio.to_thread.run_sync(lambda: self.kb.search(question, k=self.k, filters=filters))
+
+    async def answer(
+        self, question: str, history: Sequence[Turn], out: ConsultOutcome, topic: str | None = None
+    ) -> AsyncIterator[str]:
+        """Yields answer text pieces; ``out`` holds the final answer, citations and mode afterwards."""
+        result = await self.search(question)
+        out.result = result
+        if not result.has_evidence:
+            out.answer, out.mode = self.prompts.reply("no_evidence"), Mode.FIXED
+            yield out.answer
+            return
+        if self.llm is not None:
+            streamed: list[str] = []
+            try:
+                async for piece in self._llm_answer(question, result.hits, history, out):
+                    streamed.append(piece)
+                    yield piece
+                return
+            except LLMUnavailable as exc:
+                log.warning("LLM unavailable, answering extractively: %s", exc)
+                out.notices.append(self.prompts.reply("llm_unavailable"))
+        extractive = await anyio.to_thread.run_sync(lambda: self.extractive(question, result.hits, topic))
+        out.answer, out.citations, out.mode = extractive.text, extractive.citations, Mode.EXTRACTIVE
+        yield out.answer
+
+    async def _llm_answer(
+        self, question: str, hits: Sequence[Hit], history: Sequence[Turn], out: ConsultOutcome
+    ) -> AsyncIterator[str]:
+        assert self.llm is not None
+        system = self.prompts.template("answer_system").text
+        messages = build_messages(system, hits, history, question, history_chars=self.history_chars)
+        pieces: list[str] = []
+        async for token in self.llm.stream(
+            messages, temperature=self.temperature, max_tokens=self.max_tokens
+        ):
+            pieces.append(token)
+            yield token
+        check = check_citations("".join(pieces), len(hits))
+        out.model = self.llm.identity
+        if not check.cited and not declines(check.text):
+            # Passages were required and the model cited none: its text cannot be trusted.
+            fallback = self.extractive(question, hits, None)
+            out.answer, out.citations, out.mode = fallback.text, fallback.citations, Mode.EXTRACTIVE
+            return
+        out.answer, out.mode = check.text, Mode.LLM
+        out.citations = tuple(
+            Citation(n, h.chunk.doc_id, h.chunk.title, h.chunk.section, h.chunk.chunk_id, h.chunk.text[:120])
+            for n, h in ((n, hits[n - 1]) for n in check.cited)
+        )
+
+    def extractive(self, question: str, hits: Sequence[Hit], topic: str | None) -> Answer:
+        """A guide's asked fields when the question is about a guide; else the best sentences."""
+        guide_id = self._guide_for(question, hits, topic)
+        if guide_id is not None:
+            chunks = self.kb.registry.document_chunks(guide_id)
+            if chunks:
+                found = [
+                    SECTION_TO_FIELD.get(h.chunk.section, "")
+                    for h in hits[:3]
+                    if h.chunk.doc_id == guide_id and h.relevance >= self.kb.cfg.min_relevance
+                ]
+                answer = guide_answer(chunks[0].title, chunks, question, core_name(chunks[0].title), found)
+                if chunks[0].metadata.get("sample"):
+                    # Sample data must say so to the reader, on every answer quoting it.
+                    footer = self.prompts.reply("unverified_footer")
+                    answer = Answer(f"{answer.text}\n\n{footer}", answer.citations)
+                return answer
+        groups = self.kb.term_groups(question)
+        idf = self.kb.idf_function()
+        return sentence_answer(hits, groups, idf)
+
+    def _guide_for(self, question: str, hits: Sequence[Hit], topic: str | None) -> str | None:
+        """The guide to quote: named in the question, else the topic, else a guide that tops the hits."""
+        named = self.items.match(question)
+        if named:
+            return named
+        top = hits[0].chunk if hits else None
+        if top is not None and top.metadata.get("doc_type") == "guide":
+            if asked_fields(question) or topic == top.doc_id:
+                return top.doc_id
+            # An overview is only right when the guide clearly dominates the results.
+            if sum(1 for h in hits[:3] if h.chunk.doc_id == top.doc_id) >= 2:
+                return top.doc_id
+        return None

@@ -1,0 +1,498 @@
+"""One citizen turn, end to end (ARCHITECTURE.md "One citizen turn"): guard → session → flow or route
+→ answer / flow step / handoff → memory + audit. Streams events; ``turn`` collects them."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from assistant.audit import AuditEntry, AuditLog
+from assistant.condense import condense_by_topic, needs_context
+from assistant.consult import ConsultAnswerer, ConsultOutcome
+from assistant.events import TurnEvent
+from assistant.guard import Guard, GuardResult
+from assistant.handoffs import HandoffService, handoff_json, options_prompt, pick_option
+from assistant.llm.base import ChatMessage, ChatModel, LLMUnavailable
+from assistant.memory.base import SessionLockTimeout, SessionState, SessionStore, Turn
+from assistant.prompt_store import PromptStore
+from assistant.router import ROUTE_SCHEMA, RuleRouter, parse_route_json
+from assistant.types import Citation, Intent, Mode, RouteDecision, TurnResult
+from connectors.flow import FlowEngine
+from connectors.slots import LLMSlotExtractor
+from connectors.store import CaseRepository
+from connectors.types import Checklist, FlowState, FlowStep, Handoff
+
+log = logging.getLogger(__name__)
+_CASE_NO = re.compile(r"HB\d{8}-[A-Z0-9]{4}", re.IGNORECASE)
+_VERIFY = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+
+
+@dataclass
+class _Turn:
+    """Everything one turn produces; turned into a TurnResult, an audit row and memory at the end."""
+
+    session_id: str
+    turn_id: str
+    question: str  # masked
+    guard: GuardResult
+    standalone: str = ""
+    intent: Intent = Intent.CONSULT
+    confidence: float = 0.0
+    mode: Mode = Mode.FIXED
+    answer: str = ""
+    citations: tuple[Citation, ...] = ()
+    workflow: dict[str, Any] | None = None
+    flow: dict[str, Any] | None = None
+    handoff: dict[str, Any] | None = None
+    notices: list[str] = field(default_factory=list)
+    retrieved: list[str] = field(default_factory=list)
+    has_evidence: bool = False
+    top_relevance: float = 0.0
+    model: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def result(self) -> TurnResult:
+        return TurnResult(
+            session_id=self.session_id, turn_id=self.turn_id, answer=self.answer, citations=self.citations,
+            intent=self.intent.value, confidence=self.confidence, mode=self.mode.value, workflow=self.workflow,
+            flow=self.flow, handoff=self.handoff, notices=tuple(self.notices), question=self.standalone,
+            timings_ms=self.timings,
+        )  # fmt: skip
+
+
+class Assistant:
+    def __init__(
+        self,
+        *,
+        guard: Guard,
+        sessions: SessionStore,
+        prompts: PromptStore,
+        router: RuleRouter,
+        consult: ConsultAnswerer,
+        audit: AuditLog,
+        flows: FlowEngine | None = None,
+        handoffs: HandoffService | None = None,
+        cases: CaseRepository | None = None,
+        llm: ChatModel | None = None,
+        slot_extractor: LLMSlotExtractor | None = None,
+    ) -> None:
+        self.guard = guard
+        self.sessions = sessions
+        self.prompts = prompts
+        self.router = router
+        self.consult = consult
+        self.audit = audit
+        self.flows = flows
+        self.handoffs = handoffs
+        self.cases = cases
+        self.llm = llm
+        self.slot_extractor = slot_extractor
+
+    # --- public API ------------------------------------------------------------------------
+    async def turn(self, session_id: str | None, message: str) -> TurnResult:
+        result: TurnResult | None = None
+        async for event in self.stream(session_id, message):
+            if event.event == "done":
+                result = event.data["result"]
+        assert result is not None
+        return result
+
+    async def stream(self, session_id: str | None, message: str) -> AsyncIterator[TurnEvent]:
+        """Yields token/citation/workflow/handoff events, then ``done`` with the TurnResult."""
+        started = time.perf_counter()
+        sid = session_id or uuid.uuid4().hex
+        checked = self.guard.check(message)
+        t = _Turn(sid, uuid.uuid4().hex, checked.masked_text, checked, standalone=checked.masked_text)
+        if not checked.ok:
+            self._fixed_guard_reply(t)
+            yield TurnEvent("token", {"text": t.answer})
+            await self._finish(t, None, started)
+            yield TurnEvent("done", {"result": t.result()})
+            return
+        try:
+            async with self.sessions.lock(sid):
+                state = await self.sessions.load(sid)
+                if getattr(self.sessions, "degraded", False):
+                    t.notices.append(self.prompts.reply("memory_degraded"))
+                async for event in self._dispatch(t, state):
+                    yield event
+                await self._finish(t, state, started)
+        except SessionLockTimeout:
+            t.intent, t.mode = Intent.CONSULT, Mode.FIXED
+            t.answer = "上一条消息还在处理中，请稍候再发送。"
+            yield TurnEvent("token", {"text": t.answer})
+        yield TurnEvent("done", {"result": t.result()})
+
+    async def request_handoff(
+        self, session_id: str, kind: str, *, contact: Any = None, consent: bool = False
+    ) -> TurnResult:
+        """The handoff card's button: performs the chosen handoff for the session's last workflow."""
+        checked = self.guard.check(f"[{kind}]")
+        t = _Turn(session_id, uuid.uuid4().hex, f"[选择办理方式:{kind}]", checked, standalone="")
+        started = time.perf_counter()
+        async with self.sessions.lock(session_id):
+            state = await self.sessions.load(session_id)
+            await self._do_handoff(t, state, kind, contact=contact, consent=consent)
+            await self._finish(t, state, started)
+        return t.result()
+
+    async def history(self, session_id: str) -> list[dict[str, Any]]:
+        state = await self.sessions.load(session_id)
+        return [{"role": h.role, "content": h.content, "ts": h.ts, "meta": h.meta} for h in state.history]
+
+    async def deliver_reply(self, session_id: str, text: str, case_no: str) -> None:
+        """A caseworker's reply lands in the citizen's conversation (shown live by the chat page)."""
+        meta = {"kind": "caseworker_reply", "case_no": case_no}
+        await self.sessions.append(
+            session_id, Turn("caseworker", self.guard.check(text).masked_text, time.time(), meta)
+        )
+
+    # --- dispatch --------------------------------------------------------------------------
+    async def _dispatch(self, t: _Turn, state: SessionState) -> AsyncIterator[TurnEvent]:
+        text = t.question
+        pending_options = list(state.data.get("handoff_options") or [])
+        if pending_options and (kind := pick_option(text, pending_options)):
+            await self._do_handoff(t, state, kind)
+            async for e in self._emit_all(t):
+                yield e
+            return
+        if self.cases is not None and (status := self._case_status(text)) is not None:
+            t.intent, t.confidence, t.answer = Intent.CONSULT, 0.95, status
+            yield TurnEvent("token", {"text": t.answer})
+            return
+        flow = self._active_flow(state)
+        if flow is not None and self.flows is not None:
+            decision = self.router.route(text)
+            if decision.intent not in (Intent.HUMAN, Intent.COMPLAINT):
+                async for e in self._advance_flow(t, state, flow):
+                    yield e
+                return
+        decision = await self._route(text, state)
+        t.intent, t.confidence = decision.intent, decision.confidence
+        if decision.intent is Intent.CHITCHAT:
+            t.answer = self.prompts.reply(decision.reply or "greeting")
+        elif decision.intent is Intent.REFUSE:
+            t.answer = self.prompts.reply("refuse_sensitive")
+        elif decision.intent is Intent.HUMAN:
+            options = self.handoffs.available(["caseworker", "ticket_12345"]) if self.handoffs else []
+            t.answer = self.prompts.reply("human_offer")
+            state.data["handoff_options"] = options
+            state.data.setdefault("handoff_workflow", None)
+        elif decision.intent is Intent.COMPLAINT:
+            await self._complaint(t, state)
+        elif (
+            decision.intent is Intent.TRANSACT
+            and decision.workflow_id
+            and self._has_flow(decision.workflow_id)
+        ):
+            async for e in self._start_flow(t, state, decision.workflow_id):
+                yield e
+            return
+        else:
+            if decision.intent is Intent.TRANSACT:  # an item with no guided flow: answer about it instead
+                t.intent = Intent.CONSULT
+            async for e in self._consult(t, state, decision):
+                yield e
+            return
+        async for e in self._emit_all(t):
+            yield e
+
+    async def _route(self, text: str, state: SessionState) -> RouteDecision:
+        rules = self.router.route(text)
+        if self.llm is None or rules.intent is Intent.CHITCHAT:
+            return rules
+        template = self.prompts.template("route_system").text.replace(
+            "{workflow_ids}", ", ".join(self.router.item_ids())
+        )
+        messages = [ChatMessage("system", template)]
+        messages += [
+            ChatMessage(h.role, h.content) for h in state.history[-4:] if h.role in ("user", "assistant")
+        ]
+        messages.append(ChatMessage("user", text))
+        fmt = {
+            "type": "json_schema",
+            "json_schema": {"name": "route", "schema": ROUTE_SCHEMA, "strict": True},
+        }
+        try:
+            raw = await self.llm.complete(messages, temperature=0.0, max_tokens=120, response_format=fmt)
+        except LLMUnavailable:
+            return rules
+        decision = parse_route_json(raw, set(self.router.item_ids()))
+        if decision is None:
+            return rules
+        # The LLM may see intent better; the catalog match from rules is more reliable for the item.
+        return RouteDecision(
+            decision.intent, decision.confidence, decision.workflow_id or rules.workflow_id, "llm"
+        )
+
+    async def _condense(self, text: str, state: SessionState) -> str:
+        items = self.consult.items
+        cues = self.router.followup_cues()
+        if not state.history or not needs_context(text, cues, items):
+            return text
+        if self.llm is not None:
+            history = "\n".join(
+                f"{h.role}: {h.content}" for h in state.history[-6:] if h.role in ("user", "assistant")
+            )
+            messages = [
+                ChatMessage("system", self.prompts.template("condense_system").text),
+                ChatMessage("user", f"对话：\n{history}\n\n追问：{text}"),
+            ]
+            try:
+                rewritten = (await self.llm.complete(messages, temperature=0.0, max_tokens=100)).strip()
+                if 2 <= len(rewritten) <= 200:
+                    return rewritten
+            except LLMUnavailable:
+                pass
+        return condense_by_topic(text, state.topic, items, cues)
+
+    async def _consult(
+        self, t: _Turn, state: SessionState, decision: RouteDecision
+    ) -> AsyncIterator[TurnEvent]:
+        t0 = time.perf_counter()
+        t.standalone = await self._condense(t.question, state)
+        t.timings["condense"] = (time.perf_counter() - t0) * 1000
+        if not self.router.is_domain(t.standalone) and not decision.workflow_id:
+            probe = await self.consult.search(t.standalone)
+            if not probe.has_evidence:
+                t.intent, t.mode, t.answer = (
+                    Intent.OUT_OF_SCOPE,
+                    Mode.FIXED,
+                    self.prompts.reply("out_of_scope"),
+                )
+                t.retrieved = [h.chunk.chunk_id for h in probe.hits]
+                yield TurnEvent("token", {"text": t.answer})
+                return
+        out = ConsultOutcome()
+        t1 = time.perf_counter()
+        history = [h for h in state.history if h.role in ("user", "assistant")]
+        async for piece in self.consult.answer(t.standalone, history, out, topic=state.topic):
+            yield TurnEvent("token", {"text": piece})
+        t.timings["answer"] = (time.perf_counter() - t1) * 1000
+        t.answer, t.citations, t.mode, t.model = out.answer, out.citations, out.mode, out.model
+        t.notices += out.notices
+        if out.result is not None:
+            t.retrieved = [h.chunk.chunk_id for h in out.result.hits]
+            t.has_evidence = out.result.has_evidence
+            t.top_relevance = max((h.relevance for h in out.result.hits), default=0.0)
+            t.timings.update({f"search_{k}": v for k, v in out.result.timings_ms.items() if k == "total"})
+        if t.has_evidence:
+            topic = decision.workflow_id or self.consult.items.match(t.standalone)
+            if topic is None and t.citations and t.citations[0].doc_id in self.consult.items.ids():
+                topic = t.citations[0].doc_id
+            state.topic = topic or state.topic
+        for c in t.citations:
+            yield TurnEvent("citation", c.to_json())
+
+    # --- guided flows ----------------------------------------------------------------------
+    def _has_flow(self, workflow_id: str) -> bool:
+        return self.flows is not None and workflow_id in {w.id for w in self.flows.workflows}
+
+    @staticmethod
+    def _active_flow(state: SessionState) -> FlowState | None:
+        if not state.flow:
+            return None
+        try:
+            flow = FlowState.from_dict(state.flow)
+        except ValueError:
+            return None
+        return flow if flow.is_active else None
+
+    async def _start_flow(self, t: _Turn, state: SessionState, workflow_id: str) -> AsyncIterator[TurnEvent]:
+        assert self.flows is not None
+        flow, step = self.flows.start(workflow_id)
+        t.intent, t.confidence = Intent.TRANSACT, max(t.confidence, 0.8)
+        state.topic = workflow_id
+        state.data.pop("handoff_options", None)
+        async for e in self._apply_step(t, state, flow, step):
+            yield e
+
+    async def _advance_flow(self, t: _Turn, state: SessionState, flow: FlowState) -> AsyncIterator[TurnEvent]:
+        assert self.flows is not None
+        t.intent, t.confidence = Intent.TRANSACT, 0.9
+        new_flow, step = await self.flows.advance_async(flow, t.question, self.slot_extractor)
+        if step.kind == "digression":
+            # Answer the side question from the knowledge base, then repeat the pending question.
+            t.intent = Intent.CONSULT
+            decision = RouteDecision(Intent.CONSULT, 0.7, new_flow.workflow_id, "digression")
+            async for e in self._consult(t, state, decision):
+                yield e
+            resume = self.flows.resume(new_flow)
+            suffix = "\n\n" + resume.prompt
+            t.answer += suffix
+            yield TurnEvent("token", {"text": suffix})
+            state.flow = new_flow.to_dict()
+            t.workflow = self._workflow_json(new_flow.workflow_id)
+            t.flow = self._step_json(resume)
+            yield TurnEvent("workflow", {"workflow": t.workflow, "step": t.flow})
+            return
+        async for e in self._apply_step(t, state, new_flow, step):
+            yield e
+
+    async def _apply_step(
+        self, t: _Turn, state: SessionState, flow: FlowState, step: FlowStep
+    ) -> AsyncIterator[TurnEvent]:
+        t.mode = Mode.FIXED
+        t.workflow = self._workflow_json(flow.workflow_id)
+        t.flow = self._step_json(step)
+        t.answer = step.prompt
+        state.flow = flow.to_dict() if flow.is_active else None
+        if step.kind == "checklist" and step.checklist is not None:
+            options = self.handoffs.available(step.handoff) if self.handoffs else []
+            state.data["handoff_options"] = options
+            state.data["handoff_workflow"] = flow.workflow_id
+            state.data["handoff_answers"] = dict(flow.answers)
+            if options:
+                t.answer += "\n\n" + options_prompt(options)
+                t.flow["handoff_options"] = [{"kind": k, "label": _label(k)} for k in options]
+        yield TurnEvent("workflow", {"workflow": t.workflow, "step": t.flow})
+        yield TurnEvent("token", {"text": t.answer})
+
+    def _workflow_json(self, workflow_id: str) -> dict[str, Any]:
+        assert self.flows is not None
+        wf = self.flows.workflow(workflow_id)
+        return {"id": wf.id, "name": wf.name, "item_code": wf.item_code}
+
+    @staticmethod
+    def _step_json(step: FlowStep) -> dict[str, Any]:
+        return step.model_dump(mode="json")
+
+    # --- handoff, complaint, case status -----------------------------------------------------
+    async def _do_handoff(
+        self, t: _Turn, state: SessionState, kind: str, *, contact: Any = None, consent: bool = False
+    ) -> None:
+        t.intent, t.confidence, t.mode = (
+            Intent.HUMAN if kind != "online_link" else Intent.TRANSACT,
+            0.95,
+            Mode.FIXED,
+        )
+        if self.handoffs is None or kind not in self.handoffs.available([kind]):
+            t.answer = self.prompts.reply("human_offer")
+            return
+        workflow_id = state.data.get("handoff_workflow")
+        workflow = self._workflow_json(workflow_id) if workflow_id and self._has_flow(workflow_id) else None
+        checklist = None
+        answers = dict(state.data.get("handoff_answers") or {})
+        if workflow_id and self.flows is not None and answers:
+            checklist = self.flows.checklist(
+                FlowState(workflow_id=workflow_id, answers=answers, status="completed")
+            )
+        handoff = await self.handoffs.submit(
+            kind, session_id=t.session_id, workflow=workflow, answers=answers, checklist=checklist,
+            summary=self._summary(state), contact=contact, consent=consent,
+        )  # fmt: skip
+        self._set_handoff(t, state, handoff, workflow)
+
+    def _set_handoff(
+        self, t: _Turn, state: SessionState, handoff: Handoff, workflow: dict[str, Any] | None
+    ) -> None:
+        t.handoff = handoff_json(handoff)
+        t.workflow = workflow
+        t.answer = handoff.message
+        state.data.pop("handoff_options", None)
+        cases = list(state.data.get("cases") or [])
+        if handoff.case_no:
+            cases.append(handoff.case_no)
+        state.data["cases"] = cases[-10:]
+
+    async def _complaint(self, t: _Turn, state: SessionState) -> None:
+        if self.handoffs is None or not self.handoffs.available(["ticket_12345"]):
+            t.answer = self.prompts.reply("complaint_offer")
+            return
+        if len(t.question) < 8:  # "我要投诉" alone: ask for the details first
+            t.answer = self.prompts.reply("complaint_offer")
+            state.data["handoff_options"] = ["ticket_12345"]
+            return
+        appeal = "举报" if "举报" in t.question else "投诉"
+        handoff = await self.handoffs.submit(
+            "ticket_12345", session_id=t.session_id, content=t.question, appeal_type=appeal,
+            summary=self._summary(state), priority=2,
+        )  # fmt: skip
+        self._set_handoff(t, state, handoff, None)
+        t.intent = Intent.COMPLAINT
+
+    def _case_status(self, text: str) -> str | None:
+        m = _CASE_NO.search(text)
+        code = _VERIFY.search(_CASE_NO.sub(" ", text))
+        if not m or self.cases is None:
+            return None
+        if not code:
+            return "请同时提供工单编号和6位查询码，例如：查询 HB20260101-ABCD 123456。"
+        view = self.cases.lookup_status(m.group(0), code.group(1))
+        if view is None:
+            return self.prompts.reply("case_not_found")
+        detail = f"最新回复：{view.last_reply}" if view.last_reply else ""
+        return self.prompts.reply(
+            "case_status", case_no=view.case_no, status=view.status_label, detail=detail
+        )
+
+    @staticmethod
+    def _summary(state: SessionState) -> str:
+        turns = [h for h in state.history if h.role in ("user", "assistant")][-6:]
+        return "\n".join(f"{'群众' if h.role == 'user' else '助手'}：{h.content[:200]}" for h in turns)
+
+    # --- fixed replies, memory and audit -----------------------------------------------------
+    def _fixed_guard_reply(self, t: _Turn) -> None:
+        g = t.guard
+        t.mode = Mode.FIXED
+        if g.empty:
+            t.intent, t.answer = Intent.CHITCHAT, self.prompts.reply("empty")
+        elif g.too_long:
+            t.intent = Intent.OUT_OF_SCOPE
+            t.answer = self.prompts.reply("too_long", length=g.length, limit=self.guard.max_chars)
+            t.question = t.question[:200] + "…"
+        elif g.sensitive:
+            t.intent, t.answer = Intent.REFUSE, self.prompts.reply("refuse_sensitive")
+        else:
+            t.intent, t.answer = Intent.REFUSE, self.prompts.reply("refuse_injection")
+        t.confidence = 1.0
+
+    async def _emit_all(self, t: _Turn) -> AsyncIterator[TurnEvent]:
+        if t.workflow is not None and t.handoff is None:
+            yield TurnEvent("workflow", {"workflow": t.workflow, "step": t.flow})
+        yield TurnEvent("token", {"text": t.answer})
+        if t.handoff is not None:
+            yield TurnEvent("handoff", t.handoff)
+
+    async def _finish(self, t: _Turn, state: SessionState | None, started: float) -> None:
+        t.timings["total"] = (time.perf_counter() - started) * 1000
+        t.answer = "\n\n".join([*t.notices, t.answer]) if t.notices and t.mode is not Mode.FIXED else t.answer
+        now = time.time()
+        if state is not None:
+            try:
+                await self.sessions.append(
+                    t.session_id, Turn("user", t.question, now, {"turn_id": t.turn_id})
+                )
+                meta = {"turn_id": t.turn_id, "intent": t.intent.value, "mode": t.mode.value}
+                await self.sessions.append(t.session_id, Turn("assistant", t.answer, now, meta))
+                await self.sessions.save_state(t.session_id, state)
+            except Exception:  # memory is best effort; the citizen still gets the answer
+                log.exception("saving session %s failed", t.session_id)
+        entry = AuditEntry(
+            turn_id=t.turn_id, session_id=t.session_id, question_masked=t.question,
+            standalone_masked=t.standalone, answer_masked=self.guard.check(t.answer).masked_text,
+            intent=t.intent.value, workflow_id=(t.workflow or {}).get("id"), mode=t.mode.value,
+            has_evidence=t.has_evidence, top_relevance=t.top_relevance, retrieved=t.retrieved,
+            citations=[c.chunk_id for c in t.citations], pii_kinds=[str(k) for k in t.guard.pii_found],
+            prompt_version=self.prompts.version, model=t.model, timings=t.timings,
+        )  # fmt: skip
+        try:
+            await anyio.to_thread.run_sync(self.audit.record, entry)
+        except Exception:
+            log.exception("writing the audit record for turn %s failed", t.turn_id)
+
+
+def _label(kind: str) -> str:
+    from assistant.handoffs import HANDOFF_LABELS
+
+    return HANDOFF_LABELS.get(kind, kind)
+
+
+__all__ = ["Assistant", "Checklist"]
