@@ -8,6 +8,7 @@ region → 6-digit code, number → int/float, text → str.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -105,8 +106,6 @@ def _check_number(slot: Slot, n: float) -> SlotResult:
 
 
 def _check_text(slot: Slot, text: str) -> SlotResult:
-    import re
-
     v = slot.validation
     t = normalise(text)
     if len(t) < max(v.min_length, 1):

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from connectors.pii import mask_id_number, mask_name, mask_phone, normalise_id_number, normalise_phone
+
 Scalar = str | bool | int | float
 SlotKind = Literal["choice", "yesno", "date", "region", "text", "number"]
 HandoffKind = Literal["online_link", "platform", "caseworker", "ticket_12345"]
@@ -299,15 +301,11 @@ class ContactInfo(_Frozen):
     @field_validator("phone")
     @classmethod
     def _phone(cls, v: str) -> str:
-        from connectors.pii import normalise_phone
-
         return normalise_phone(v) if v else v
 
     @field_validator("id_number")
     @classmethod
     def _id_number(cls, v: str) -> str:
-        from connectors.pii import normalise_id_number
-
         return normalise_id_number(v) if v else v
 
     @property
@@ -315,8 +313,6 @@ class ContactInfo(_Frozen):
         return not (self.name or self.phone or self.id_number)
 
     def masked(self) -> str:
-        from connectors.pii import mask_id_number, mask_name, mask_phone
-
         parts = [mask_name(self.name), mask_phone(self.phone), mask_id_number(self.id_number)]
         return " ".join(p for p in parts if p)
 
