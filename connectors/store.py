@@ -74,6 +74,8 @@ class CaseRow(ConnectorsBase):
     verify_code_hash: Mapped[str] = mapped_column(String(64))
     verify_failures: Mapped[int] = mapped_column(Integer, default=0)
     external_ref: Mapped[str] = mapped_column(String(64), default="")
+    # The citizen's chat session, so a caseworker's reply can be delivered into that conversation.
+    session_id: Mapped[str] = mapped_column(String(64), default="", index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     assigned_to: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -110,6 +112,7 @@ def _to_case(row: CaseRow) -> Case:
         contact_masked=row.contact_masked,
         appeal_type=row.appeal_type,
         external_ref=row.external_ref,
+        session_id=row.session_id,
         created_at=_utc(row.created_at),
         updated_at=_utc(row.updated_at),
         assigned_to=row.assigned_to,
@@ -156,6 +159,7 @@ class CaseRepository:
         contact: ContactInfo | None = None,
         consent: bool = False,
         external_ref: str = "",
+        session_id: str = "",
     ) -> tuple[Case, str]:
         """Store a new case; returns it with its one-time verification code (6 digits).
 
@@ -193,6 +197,7 @@ class CaseRepository:
                 verify_code_hash=self._code_hash(case_no, code),
                 verify_failures=0,
                 external_ref=external_ref,
+                session_id=session_id,
                 created_at=now,
                 updated_at=now,
             )

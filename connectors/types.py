@@ -364,6 +364,7 @@ class Case(_Frozen):
     contact_masked: str
     appeal_type: str
     external_ref: str
+    session_id: str = ""
     created_at: datetime
     updated_at: datetime
     assigned_to: str | None

@@ -24,6 +24,7 @@ class CaseworkConnector:
         require_consent(request)
         create = partial(
             self._repo.create,
+            session_id=request.session_id,
             kind="caseworker",
             workflow_id=request.workflow_id,
             summary=request.summary or request.content,

@@ -68,6 +68,7 @@ class PlatformConnector:
         if existing is not None:  # a repeated declaration: the citizen already holds the code
             return existing.case_no, ""
         case, code = self._repo.create(
+            session_id=request.session_id,
             kind="platform",
             workflow_id=request.workflow_id,
             summary=request.summary,

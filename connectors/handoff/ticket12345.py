@@ -69,6 +69,7 @@ class Ticket12345Connector:
                 remote_failed = True
         create = partial(
             self._repo.create,
+            session_id=request.session_id,
             kind="ticket_12345",
             workflow_id=request.workflow_id,
             summary=request.summary or request.content,
