@@ -30,13 +30,19 @@ class ItemMatcher:
         self._terms = sorted(pairs, key=lambda p: -len(p[0]))
 
     @classmethod
-    def from_guides(cls, guides: Iterable[object], synonyms: dict[str, str] | None = None) -> ItemMatcher:
-        """Builds from ServiceGuide-like objects (id, name, aliases); synonyms map colloquial -> official."""
+    def from_guides(
+        cls,
+        guides: Iterable[object],
+        synonyms: dict[str, str] | None = None,
+        keywords: dict[str, list[str]] | None = None,
+    ) -> ItemMatcher:
+        """Builds from ServiceGuide-like objects (id, name, aliases); synonyms map colloquial -> official;
+        keywords are extra terms per item (the workflow catalog's)."""
         entries = []
         for g in guides:
             gid, name, aliases = g.id, g.name, list(g.aliases)  # type: ignore[attr-defined]
             core = core_name(name)
-            terms = {core, name, *aliases}
+            terms = {core, name, *aliases, *(keywords or {}).get(gid, [])}
             for colloquial, official in (synonyms or {}).items():
                 if official in (core, name) or official in aliases:
                     terms.add(colloquial)

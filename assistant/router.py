@@ -20,10 +20,13 @@ class RuleRouter:
     """Deterministic routing from cue phrases (prompts/router.yaml) and the 一件事 catalog."""
 
     def __init__(self, cues: dict[str, Any], items: ItemMatcher) -> None:
-        self._cues = cues
+        # YAML reads bare numbers (12345) as ints: cue lists are always compared as text.
+        self._cues: dict[str, list[str]] = {
+            k: [str(c) for c in v] for k, v in cues.items() if isinstance(v, list)
+        }
         self._items = items
         self._chitchat: dict[str, set[str]] = {
-            k: {_PUNCT.sub("", p.lower()) for p in v} for k, v in (cues.get("chitchat") or {}).items()
+            k: {_PUNCT.sub("", str(p).lower()) for p in v} for k, v in (cues.get("chitchat") or {}).items()
         }
 
     def _has(self, key: str, text: str) -> bool:

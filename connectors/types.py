@@ -370,7 +370,8 @@ class Case(_Frozen):
     assigned_to: str | None
 
     def to_public(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        # The session id lets its holder read and continue the citizen's chat: never shown in views.
+        return self.model_dump(mode="json", exclude={"session_id"})
 
 
 class CaseMessage(_Frozen):

@@ -29,6 +29,7 @@ from connectors.pii import fernet_key
 from connectors.store import CaseRepository
 from connectors.store import create_tables as create_case_tables
 from retrieval.factory import SAMPLE_KB_DIR, build_knowledge_base
+from retrieval.guide import ServiceGuide
 from retrieval.knowledge_base import KnowledgeBase
 from serving.settings import Settings
 
@@ -61,6 +62,8 @@ class Services:
     audit: AuditLog
     llm: ChatModel | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # The 一件事 service guides by id (the API's item catalog shows their audience).
+    guides: dict[str, ServiceGuide] = field(default_factory=dict)
 
     async def aclose(self) -> None:
         close = getattr(self.llm, "aclose", None)
@@ -112,18 +115,31 @@ def build_llm(settings: Settings) -> ChatModel | None:
     )
 
 
+def synonyms_override(settings: Settings) -> Settings:
+    """Admins edit synonyms into ``data_dir/synonyms.yaml`` (PUT /api/admin/synonyms); that copy wins
+    over the shipped file on the next start unless a path was configured explicitly."""
+    edited = settings.data_dir / "synonyms.yaml"
+    if settings.retrieval.synonyms_path or not edited.is_file():
+        return settings
+    retrieval = settings.retrieval.model_copy(update={"synonyms_path": str(edited)})
+    return settings.model_copy(update={"retrieval": retrieval})
+
+
 def build_services(
     settings: Settings, *, llm: ChatModel | None = None, persistent_sessions: bool = False
 ) -> Services:
     """Everything the app needs, built once. ``llm`` overrides the configured one (tests)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings = synonyms_override(settings)
     engine = make_engine(settings.database_url)
     kb = build_knowledge_base(settings.retrieval, settings.data_dir, engine)
     prompts = PromptStore()
     guides = load_guides(SAMPLE_KB_DIR / "guides")
     catalog = load_catalog(None, guides)
     flows = FlowEngine(catalog, guides)
-    items = ItemMatcher.from_guides(guides.values(), kb.synonyms.variants)
+    items = ItemMatcher.from_guides(
+        guides.values(), kb.synonyms.variants, {wf.guide_id: list(wf.keywords) for wf in catalog.values()}
+    )
     secret = settings.auth.secret_key.get_secret_value()
     create_case_tables(engine)
     cases = CaseRepository(engine, fernet_key(settings.auth.data_key.get_secret_value(), secret))
@@ -172,5 +188,12 @@ def build_services(
         slot_extractor=extractor,
     )
     return Services(
-        settings=settings, engine=engine, kb=kb, assistant=assistant, cases=cases, audit=audit, llm=model
+        settings=settings,
+        engine=engine,
+        kb=kb,
+        assistant=assistant,
+        cases=cases,
+        audit=audit,
+        llm=model,
+        guides=dict(guides),
     )
