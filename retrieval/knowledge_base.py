@@ -119,7 +119,7 @@ class KnowledgeBase:
         """Creates tables, builds the tokenizer, cleans up after a crash, loads or rebuilds BM25."""
         self.registry.create_tables()
         words = set(self.synonyms.words())
-        for rec in self.registry.list():
+        for rec in self.registry.all_documents():
             words.update(rec.metadata.get("dict_words", []))
         glossary = Path(self.cfg.user_dict_path) if self.cfg.user_dict_path else None
         self._tokenizer = ChineseTokenizer(words, glossary=glossary) if glossary else ChineseTokenizer(words)
@@ -289,7 +289,7 @@ class KnowledgeBase:
         return ok
 
     def documents(self) -> list[DocumentRecord]:
-        return self.registry.list()
+        return self.registry.all_documents()
 
     # --- search ----------------------------------------------------------------------------
     def search(self, query: str, k: int = 5, filters: SearchFilters | None = None) -> SearchResult:
@@ -421,7 +421,7 @@ class KnowledgeBase:
         version = self.registry.kb_version()
         if self._title_terms[0] != version:
             terms: list[tuple[str, str]] = []
-            for rec in self.registry.list():
+            for rec in self.registry.all_documents():
                 names = [core_title(rec.title), *str(rec.metadata.get("aliases", "")).split("、")]
                 terms += [(t.lower(), rec.doc_id) for t in names if len(t) >= 3]
             terms.sort(key=lambda p: -len(p[0]))
@@ -457,7 +457,7 @@ class KnowledgeBase:
         return self._bm25.specificity if self._bm25 is not None else (lambda _t: 1.0)
 
     def stats(self) -> dict[str, object]:
-        docs = self.registry.list()
+        docs = self.registry.all_documents()
         return {
             "documents": len(docs),
             "chunks": sum(d.chunk_count for d in docs),

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     delete,
     func,
+    insert,
     select,
     update,
 )
@@ -119,6 +120,11 @@ def _record(row: DocumentRow) -> DocumentRecord:
     )
 
 
+def _rowcount(result: Any) -> int:
+    """Rows affected by an UPDATE/DELETE (typed loosely: only CursorResult carries it)."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -136,7 +142,7 @@ class DocumentRegistry:
             row = s.get(DocumentRow, doc_id)
             return _record(row) if row else None
 
-    def list(self) -> list[DocumentRecord]:
+    def all_documents(self) -> list[DocumentRecord]:
         with Session(self._engine) as s:
             return [_record(r) for r in s.scalars(select(DocumentRow).order_by(DocumentRow.doc_id))]
 
@@ -153,7 +159,7 @@ class DocumentRegistry:
             return
         with Session(self._engine) as s, s.begin():
             s.execute(
-                ChunkRow.__table__.insert(),
+                insert(ChunkRow),
                 [
                     {
                         "chunk_id": c.chunk_id,
@@ -217,18 +223,20 @@ class DocumentRegistry:
         with Session(self._engine) as s, s.begin():
             ids = list(s.scalars(select(ChunkRow.chunk_id).where(ChunkRow.doc_id == doc_id)))
             s.execute(delete(ChunkRow).where(ChunkRow.doc_id == doc_id))
-            found = s.execute(delete(DocumentRow).where(DocumentRow.doc_id == doc_id)).rowcount
+            found = _rowcount(s.execute(delete(DocumentRow).where(DocumentRow.doc_id == doc_id)))
             if found:
                 self._bump_version(s)
         return ids if found else []
 
     def set_status(self, doc_id: str, status: str) -> bool:
         with Session(self._engine) as s, s.begin():
-            n = s.execute(
-                update(DocumentRow)
-                .where(DocumentRow.doc_id == doc_id)
-                .values(status=status, updated_at=_now())
-            ).rowcount
+            n = _rowcount(
+                s.execute(
+                    update(DocumentRow)
+                    .where(DocumentRow.doc_id == doc_id)
+                    .values(status=status, updated_at=_now())
+                )
+            )
             if n:
                 self._bump_version(s)
             return bool(n)
