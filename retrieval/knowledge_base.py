@@ -143,12 +143,8 @@ class KnowledgeBase:
 
     def rebuild_lexical(self) -> None:
         version = self.registry.kb_version()
-        ids: list[str] = []
-        tokens: list[list[str]] = []
-        for chunk_id, toks in self.registry.live_tokens():
-            ids.append(chunk_id)
-            tokens.append(toks.split())
-        index = BM25Index.build(ids, tokens, version)
+        rows = ((chunk_id, toks.split()) for chunk_id, toks in self.registry.live_tokens())
+        index = BM25Index.from_rows(rows, version)
         index.save(self._lexical_dir)
         self._bm25 = index
 

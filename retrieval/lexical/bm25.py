@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,11 +37,33 @@ class BM25Index:
 
     @classmethod
     def build(cls, chunk_ids: list[str], tokens: list[list[str]], kb_version: int) -> BM25Index:
+        return cls.from_rows(zip(chunk_ids, tokens, strict=True), kb_version)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[str, Sequence[str]]], kb_version: int) -> BM25Index:
+        """Builds from (chunk id, tokens) pairs as they stream in, e.g. straight from the chunk table.
+
+        Tokens become integer ids on arrival (what bm25s does internally anyway): holding every
+        token of 180k chunks as a Python string first costs ~2.5 GB during a rebuild.
+        """
+        chunk_ids: list[str] = []
+        corpus: list[list[int]] = []
+        vocab: dict[str, int] = {}
+        for chunk_id, toks in rows:
+            chunk_ids.append(chunk_id)
+            row = []
+            for tok in toks:
+                tid = vocab.get(tok)
+                if tid is None:
+                    tid = vocab[tok] = len(vocab)
+                row.append(tid)
+            corpus.append(row)
         if not chunk_ids:
             return cls(None, [], kb_version)
         model = bm25s.BM25()
-        model.index(tokens, show_progress=False)
-        return cls(model, list(chunk_ids), kb_version)
+        # Without a single token there is no vocabulary to pass: let bm25s handle the empty lists.
+        model.index((corpus, vocab) if vocab else corpus, show_progress=False)
+        return cls(model, chunk_ids, kb_version)
 
     def __len__(self) -> int:
         return len(self._chunk_ids)
