@@ -18,7 +18,7 @@ from assistant.condense import condense_by_topic, needs_context
 from assistant.consult import ConsultAnswerer, ConsultOutcome
 from assistant.events import TurnEvent
 from assistant.guard import Guard, GuardResult
-from assistant.handoffs import HandoffService, handoff_json, options_prompt, pick_option
+from assistant.handoffs import HANDOFF_LABELS, HandoffService, handoff_json, options_prompt, pick_option
 from assistant.llm.base import ChatMessage, ChatModel, LLMUnavailable
 from assistant.memory.base import SessionLockTimeout, SessionState, SessionStore, Turn
 from assistant.prompt_store import PromptStore
@@ -27,7 +27,7 @@ from assistant.types import Citation, Intent, Mode, RouteDecision, TurnResult
 from connectors.flow import FlowEngine
 from connectors.slots import LLMSlotExtractor
 from connectors.store import CaseRepository
-from connectors.types import Checklist, FlowState, FlowStep, Handoff
+from connectors.types import FlowState, FlowStep, Handoff
 
 log = logging.getLogger(__name__)
 _CASE_NO = re.compile(r"HB\d{8}-[A-Z0-9]{4}", re.IGNORECASE)
@@ -377,18 +377,18 @@ class Assistant:
             t.answer = self.prompts.reply("human_offer")
             return
         workflow_id = state.data.get("handoff_workflow")
-        workflow = self._workflow_json(workflow_id) if workflow_id and self._has_flow(workflow_id) else None
-        checklist = None
         answers = dict(state.data.get("handoff_answers") or {})
-        if workflow_id and self.flows is not None and answers:
-            checklist = self.flows.checklist(
-                FlowState(workflow_id=workflow_id, answers=answers, status="completed")
-            )
+        workflow = checklist = None
+        if workflow_id and self.flows is not None and self._has_flow(workflow_id):
+            done = FlowState(workflow_id=workflow_id, answers=answers, status="completed")
+            workflow = self.flows.handoff_context(done)  # id, name, item code, region code
+            checklist = self.flows.checklist(done)
         handoff = await self.handoffs.submit(
             kind, session_id=t.session_id, workflow=workflow, answers=answers, checklist=checklist,
             summary=self._summary(state), contact=contact, consent=consent,
         )  # fmt: skip
-        self._set_handoff(t, state, handoff, workflow)
+        shown = self._workflow_json(str(workflow_id)) if workflow is not None else None
+        self._set_handoff(t, state, handoff, shown)
 
     def _set_handoff(
         self, t: _Turn, state: SessionState, handoff: Handoff, workflow: dict[str, Any] | None
@@ -490,9 +490,4 @@ class Assistant:
 
 
 def _label(kind: str) -> str:
-    from assistant.handoffs import HANDOFF_LABELS
-
     return HANDOFF_LABELS.get(kind, kind)
-
-
-__all__ = ["Assistant", "Checklist"]
