@@ -233,6 +233,103 @@ def ask(
         services.close()
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+) -> None:
+    """API + pages on one port (embedded defaults: SQLite + Chroma under GOVCHAT_DATA_DIR)."""
+    import uvicorn
+
+    from serving.app import create_app
+    from serving.obs import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=settings.api.trust_proxy,
+        timeout_graceful_shutdown=5,
+    )
+
+
+user_app = typer.Typer(add_completion=False, no_args_is_help=True, help="staff accounts")
+app.add_typer(user_app, name="user")
+
+
+def _user_store() -> Any:
+    from serving.db import create_tables
+    from serving.services import make_engine
+    from serving.users import UserStore
+
+    settings = Settings()
+    _setup_logging(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    create_tables(engine)
+    return UserStore(engine)
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="login name")],
+    role: Annotated[str, typer.Option("--role", help="caseworker | admin")] = "caseworker",
+    password: Annotated[str | None, typer.Option("--password", help="prompted when omitted")] = None,
+) -> None:
+    """Create a staff account (argon2-hashed password)."""
+    from serving.users import ROLES, UserExists
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"role must be one of: {', '.join(ROLES)}")
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = _user_store().add_user(name, role, password)  # type: ignore[arg-type]
+    except UserExists:
+        typer.echo(f"用户已存在 / user exists: {name}", err=True)
+        raise typer.Exit(1) from None
+    except ValueError as exc:
+        typer.echo(f"错误 / error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"created {user.role} {user.username}")
+
+
+@user_app.command("apikey")
+def user_apikey(name: Annotated[str, typer.Argument(help="existing login name")]) -> None:
+    """Print a new API key (usable as a bearer token with the user's role; shown only once)."""
+    from serving.users import UnknownUser
+
+    try:
+        key = _user_store().issue_for(name, "apikey")
+    except UnknownUser:
+        typer.echo(f"没有这个用户 / no such user: {name}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(key)
+
+
+@app.command("platform-sandbox")
+def platform_sandbox(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8900,
+    secret: Annotated[
+        str | None, typer.Option(help="HMAC secret; default GOVCHAT_HANDOFF__PLATFORM_SECRET")
+    ] = None,
+) -> None:
+    """Run the demo provincial-platform sandbox (no real 办件 are created)."""
+    from connectors.platform_sandbox import run_sandbox
+
+    settings = Settings()
+    _setup_logging(settings)
+    key = secret or settings.handoff.platform_secret.get_secret_value()
+    if not key:
+        raise typer.BadParameter("give --secret or set GOVCHAT_HANDOFF__PLATFORM_SECRET")
+    run_sandbox(host, port, key)
+
+
 def main() -> None:
     app()
 

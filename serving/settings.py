@@ -54,6 +54,47 @@ class HandoffSettings(BaseModel):
     ticket_url: str = ""  # 12345 ticket endpoint; empty = stored as a case of type 12345
 
 
+class ApiSettings(BaseModel):
+    """HTTP-layer limits and wiring (``GOVCHAT_API__...``)."""
+
+    # JSON bodies; uploads have their own limit. Oversized requests get 413 before they are read.
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    upload_suffixes: list[str] = Field(
+        default_factory=lambda: [
+            ".md",
+            ".markdown",
+            ".txt",
+            ".html",
+            ".htm",
+            ".pdf",
+            ".docx",
+            ".yaml",
+            ".yml",
+        ]
+    )
+    # Fixed-window rate limits (requests per window); Redis-backed when redis.url is set.
+    rate_window_s: int = Field(default=60, ge=1)
+    rate_per_ip: int = Field(default=120, ge=1)
+    rate_per_session: int = Field(default=30, ge=1)
+    rate_login_per_ip: int = Field(default=10, ge=1)
+    rate_key_prefix: str = "govchat:rl:"
+    # Honour X-Forwarded-For (only behind a trusted reverse proxy).
+    trust_proxy: bool = False
+    # "inprocess": a thread in the API process (embedded default); "celery": Celery workers on Redis.
+    jobs: str = Field(default="inprocess", pattern="^(inprocess|celery)$")
+    celery_broker_url: str = ""  # empty = redis.url
+    staff_session_ttl_s: int = Field(default=8 * 3600, ge=60)
+    token_ttl_s: int = Field(default=24 * 3600, ge=60)
+    # Secure cookies; None = on in production only.
+    cookie_secure: bool | None = None
+    # Load the shipped sample knowledge base when the KB is empty at start-up.
+    sample_if_empty: bool = True
+    eval_dir: Path = Path("./eval-reports")
+    events_poll_s: float = Field(default=1.0, gt=0)
+    sse_ping_s: float = Field(default=15.0, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GOVCHAT_",
@@ -73,6 +114,7 @@ class Settings(BaseSettings):
     db: DBSettings = Field(default_factory=DBSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     handoff: HandoffSettings = Field(default_factory=HandoffSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

@@ -1,0 +1,122 @@
+"""The caseworker console's operations over the case store and the assistant.
+
+Case storage is synchronous SQL, so every call goes through ``anyio.to_thread``; errors surface as
+``ApiError`` with the contract's statuses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+
+from assistant.consult import ConsultOutcome
+from connectors.store import CaseNotFound, CaseStateError
+from connectors.types import Case, CaseMessage, CaseStatus
+from serving import messages
+from serving.errors import ApiError
+from serving.services import Services
+
+CASE_STATUSES: tuple[CaseStatus, ...] = ("open", "taken", "replied", "closed")
+
+
+def _message_json(m: CaseMessage) -> dict[str, Any]:
+    return {"role": m.role, "text": m.text, "created_at": m.created_at.isoformat()}
+
+
+def _not_found() -> ApiError:
+    return ApiError(404, "not_found", messages.NOT_FOUND)
+
+
+def _state(exc: CaseStateError) -> ApiError:
+    return ApiError(409, "case_state", messages.CASE_STATE.format(detail=str(exc)))
+
+
+def last_citizen_question(
+    case_messages: list[CaseMessage], transcript: list[dict[str, Any]], summary: str
+) -> str:
+    """What the draft should answer: the citizen's last words on the case, else in the chat, else the
+    summary's last 群众 line, else the whole summary."""
+    for m in reversed(case_messages):
+        if m.role == "citizen" and m.text.strip():
+            return m.text.strip()
+    for turn in reversed(transcript):
+        if turn.get("role") == "user" and str(turn.get("content", "")).strip():
+            return str(turn["content"]).strip()
+    for line in reversed(summary.splitlines()):
+        if line.startswith("群众：") and line[3:].strip():
+            return line[3:].strip()
+    return summary.strip()
+
+
+class CaseDesk:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._cases = services.cases
+
+    async def _get(self, case_no: str) -> Case:
+        case = await anyio.to_thread.run_sync(self._cases.get, case_no)
+        if case is None:
+            raise _not_found()
+        return case
+
+    async def queue(self, status: CaseStatus | None) -> list[dict[str, Any]]:
+        statuses: tuple[CaseStatus, ...] = (status,) if status else ("open", "taken", "replied")
+        cases = await anyio.to_thread.run_sync(lambda: self._cases.list_queue(statuses=statuses, limit=200))
+        return [c.to_public() for c in cases]
+
+    async def detail(self, case_no: str) -> dict[str, Any]:
+        case = await self._get(case_no)
+        msgs = await anyio.to_thread.run_sync(self._cases.messages, case_no)
+        transcript = await self._services.assistant.history(case.session_id) if case.session_id else []
+        return {
+            "case": case.to_public(),
+            "messages": [_message_json(m) for m in msgs],
+            "transcript": transcript,
+        }
+
+    async def take(self, case_no: str, username: str) -> dict[str, Any]:
+        try:
+            case = await anyio.to_thread.run_sync(self._cases.take, case_no, username)
+        except CaseNotFound:
+            raise _not_found() from None
+        except CaseStateError as exc:
+            raise _state(exc) from None
+        return case.to_public()
+
+    async def close(self, case_no: str) -> dict[str, Any]:
+        try:
+            case = await anyio.to_thread.run_sync(self._cases.close, case_no)
+        except CaseNotFound:
+            raise _not_found() from None
+        return case.to_public()
+
+    async def draft(self, case_no: str) -> dict[str, Any]:
+        """A cited reply to the citizen's last question, drafted from the knowledge base."""
+        case = await self._get(case_no)
+        msgs = await anyio.to_thread.run_sync(self._cases.messages, case_no)
+        transcript = await self._services.assistant.history(case.session_id) if case.session_id else []
+        question = last_citizen_question(msgs, transcript, case.summary)
+        out = ConsultOutcome()
+        consult = self._services.assistant.consult
+        async for _ in consult.answer(question[:500], [], out, topic=case.workflow_id or None):
+            pass
+        return {
+            "answer": "\n\n".join([*out.notices, out.answer]) if out.notices else out.answer,
+            "citations": [c.to_json() for c in out.citations],
+            "mode": out.mode.value,
+            "question": question,
+        }
+
+    async def reply(self, case_no: str, text: str) -> dict[str, Any]:
+        """Stores the reply on the case and delivers it into the citizen's chat."""
+        case = await self._get(case_no)
+        try:
+            message = await anyio.to_thread.run_sync(self._cases.add_message, case_no, "caseworker", text)
+        except CaseStateError as exc:
+            raise _state(exc) from None
+        delivered = False
+        if case.session_id:
+            await self._services.assistant.deliver_reply(case.session_id, text, case_no)
+            delivered = True
+        return {"message": _message_json(message), "delivered": delivered}

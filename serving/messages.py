@@ -1,0 +1,37 @@
+"""User-facing API error texts (Chinese first, English after the slash), in one place."""
+
+from __future__ import annotations
+
+NOT_LOGGED_IN = "请先登录 / login required"
+BAD_CREDENTIALS = "用户名或密码错误 / wrong username or password"
+FORBIDDEN_ROLE = "当前账号无权执行此操作 / your role may not do this"
+CSRF_FAILED = "缺少或错误的 X-CSRF-Token 请求头 / missing or wrong X-CSRF-Token header"
+NOT_FOUND = "未找到 / not found"
+ROUTE_NOT_FOUND = "接口不存在 / no such endpoint"
+METHOD_NOT_ALLOWED = "请求方法不被允许 / method not allowed"
+BODY_TOO_LARGE = "请求内容过大（上限 {limit}）/ request body too large (limit {limit})"
+UNSUPPORTED_TYPE = "不支持的文件类型 {suffix}，仅支持：{allowed} / unsupported file type"
+CONTENT_MISMATCH = "文件内容与扩展名 {suffix} 不符 / file content does not match its extension"
+EMPTY_UPLOAD = "上传的文件为空 / the uploaded file is empty"
+RATE_LIMITED = "请求过于频繁，请 {seconds} 秒后再试 / too many requests, retry in {seconds} s"
+INVALID_JSON = "请求体不是合法的 JSON / request body is not valid JSON"
+INVALID_INPUT = "请求参数有误：{detail} / invalid request: {detail}"
+CONSENT_REQUIRED = (
+    "提供姓名、电话或身份证号办理转交前，需要您明确同意授权 / contact details need explicit consent"
+)
+CASE_NOT_FOUND = "工单不存在或查询码错误 / no such case, or wrong verification code"
+CASE_STATE = "工单当前状态不允许此操作：{detail} / the case's status does not allow this"
+UNKNOWN_TURN = "找不到这条回答，无法评价 / unknown turn_id"
+RATING_REQUIRED = "请给出 1–5 星（stars）或评价等级（level）/ give stars 1..5 or a level"
+DOC_NOT_FOUND = "文档不存在 / no such document"
+JOB_NOT_FOUND = "任务不存在 / no such job"
+SYNONYMS_INVALID = "同义词文件格式错误：{detail} / invalid synonyms file"
+EVAL_MISSING = "还没有评测报告 / no evaluation report yet"
+QUEUE_DOWN = "后台任务队列暂不可用，请稍后再试 / the job queue is unavailable"
+INTERNAL = "服务器内部错误，请稍后再试 / internal error"
+STREAM_FAILED = "回答生成失败，请稍后再试 / the answer could not be generated"
+NO_USER_MESSAGE = "messages 中没有用户消息 / no user message in messages"
+
+JOB_INTERRUPTED = "服务重启，任务被中断，请重新上传 / interrupted by a restart; upload again"
+JOB_NOTHING_INGESTED = "文件未能入库：{detail} / nothing was ingested"
+JOB_CRASHED = "任务执行出错：{detail} / the job failed"

@@ -1,0 +1,53 @@
+"""Caseworker endpoints (role caseworker or admin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, Path, Query
+
+from connectors.types import CaseStatus
+from serving.auth import Caseworker
+from serving.deps import Ctx
+from serving.schemas import ReplyRequest
+
+router = APIRouter(prefix="/api", tags=["caseworker"])
+CaseNo = Path(min_length=1, max_length=32)
+
+
+@router.get("/cases")
+async def list_cases(
+    _: Caseworker, ctx: Ctx, status: CaseStatus | None = Query(default=None)
+) -> list[dict[str, Any]]:
+    return await ctx.desk.queue(status)
+
+
+@router.get("/cases/{case_no}")
+async def get_case(_: Caseworker, ctx: Ctx, case_no: str = CaseNo) -> dict[str, Any]:
+    return await ctx.desk.detail(case_no)
+
+
+@router.post("/cases/{case_no}/take")
+async def take_case(user: Caseworker, ctx: Ctx, case_no: str = CaseNo) -> dict[str, Any]:
+    return await ctx.desk.take(case_no, user.username)
+
+
+@router.post("/cases/{case_no}/draft")
+async def draft_reply(_: Caseworker, ctx: Ctx, case_no: str = CaseNo) -> dict[str, Any]:
+    return await ctx.desk.draft(case_no)
+
+
+@router.post("/cases/{case_no}/reply")
+async def reply(body: ReplyRequest, _: Caseworker, ctx: Ctx, case_no: str = CaseNo) -> dict[str, Any]:
+    return await ctx.desk.reply(case_no, body.text)
+
+
+@router.post("/cases/{case_no}/close")
+async def close_case(_: Caseworker, ctx: Ctx, case_no: str = CaseNo) -> dict[str, Any]:
+    return await ctx.desk.close(case_no)
+
+
+@router.get("/followups")
+async def followups(_: Caseworker, ctx: Ctx) -> list[dict[str, Any]]:
+    return await anyio.to_thread.run_sync(ctx.services.audit.followups)
