@@ -19,7 +19,7 @@ import yaml
 
 from retrieval.loaders import messages
 from retrieval.normalize import normalize_text
-from retrieval.types import LoadedDocument, MetaValue
+from retrieval.types import Block, LoadedDocument, MetaValue
 
 DOC_TYPES = frozenset({"guide", "policy", "article", "notice", "faq"})
 STATUSES = frozenset({"有效", "已修订", "废止"})
@@ -182,3 +182,27 @@ def finish_metadata(path: Path, metadata: Mapping[str, MetaValue], *, doc_type: 
     out["doc_type"] = doc_type
     out.setdefault("status", DEFAULT_STATUS)
     return out
+
+
+def plain_document(
+    path: Path,
+    title: str | None,
+    blocks: tuple[Block, ...],
+    *,
+    extra: Mapping[str, MetaValue] | None = None,
+    empty_message: str,
+) -> LoadedDocument:
+    """A document from a file without front matter (txt, html, pdf, docx): id from the file name,
+    the default doc type, and a clear error when no text was found."""
+    if not blocks:
+        raise messages.loader_error(path, empty_message)
+    title = title or normalize_text(path.stem)
+    metadata = finish_metadata(path, {**(extra or {}), "title": title}, doc_type=DEFAULT_DOC_TYPE)
+    return LoadedDocument(
+        doc_id=doc_id_from_stem(path.stem),
+        title=title,
+        doc_type=DEFAULT_DOC_TYPE,
+        source=str(path),
+        blocks=blocks,
+        metadata=metadata,
+    )

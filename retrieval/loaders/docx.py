@@ -16,7 +16,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from retrieval.loaders import messages
-from retrieval.loaders.base import DEFAULT_DOC_TYPE, doc_id_from_stem, finish_metadata, read_bytes
+from retrieval.loaders.base import plain_document, read_bytes
 from retrieval.loaders.structure import Line, build_blocks
 from retrieval.normalize import normalize_text
 from retrieval.types import LoadedDocument
@@ -82,14 +82,4 @@ class DocxLoader:
     def load(self, path: Path) -> LoadedDocument:
         lines, title = _read(path)
         title, blocks = build_blocks(lines, title=title, joiner="\n\n")
-        if not blocks:
-            raise messages.loader_error(path, messages.EMPTY)
-        title = title or normalize_text(path.stem)
-        return LoadedDocument(
-            doc_id=doc_id_from_stem(path.stem),
-            title=title,
-            doc_type=DEFAULT_DOC_TYPE,
-            source=str(path),
-            blocks=blocks,
-            metadata=finish_metadata(path, {"title": title}, doc_type=DEFAULT_DOC_TYPE),
-        )
+        return plain_document(path, title, blocks, empty_message=messages.EMPTY)

@@ -18,7 +18,7 @@ from bs4 import BeautifulSoup
 from bs4.element import Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
 
 from retrieval.loaders import messages
-from retrieval.loaders.base import DEFAULT_DOC_TYPE, doc_id_from_stem, finish_metadata, read_bytes
+from retrieval.loaders.base import plain_document, read_bytes
 from retrieval.loaders.structure import Line, build_blocks
 from retrieval.normalize import normalize_text
 from retrieval.types import LoadedDocument, MetaValue
@@ -221,15 +221,4 @@ class HtmlLoader:
             raise messages.loader_error(
                 path, messages.HTML_UNREADABLE.format(error="nesting too deep")
             ) from exc
-        if not blocks:
-            raise messages.loader_error(path, messages.EMPTY)
-        title = title or normalize_text(path.stem)
-        metadata = {**_meta(soup), "title": title}
-        return LoadedDocument(
-            doc_id=doc_id_from_stem(path.stem),
-            title=title,
-            doc_type=DEFAULT_DOC_TYPE,
-            source=str(path),
-            blocks=blocks,
-            metadata=finish_metadata(path, metadata, doc_type=DEFAULT_DOC_TYPE),
-        )
+        return plain_document(path, title, blocks, extra=_meta(soup), empty_message=messages.EMPTY)

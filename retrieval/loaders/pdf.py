@@ -17,7 +17,7 @@ from pypdf import PasswordType, PdfReader
 from pypdf.errors import FileNotDecryptedError
 
 from retrieval.loaders import messages
-from retrieval.loaders.base import DEFAULT_DOC_TYPE, doc_id_from_stem, finish_metadata, read_bytes
+from retrieval.loaders.base import plain_document, read_bytes
 from retrieval.loaders.structure import Line, build_blocks, numbered_heading_level
 from retrieval.loaders.text import split_title
 from retrieval.normalize import normalize_text
@@ -109,15 +109,6 @@ class PdfLoader:
             found, body = split_title(normalize_text(text))
             title = found or ""
         _, blocks = build_blocks([Line(line) for line in body.split("\n")], title=title or None)
-        if not blocks:
-            raise messages.loader_error(path, messages.PDF_NO_TEXT)
-        title = title or normalize_text(path.stem)
-        metadata = finish_metadata(path, {"title": title, "pages": len(pages)}, doc_type=DEFAULT_DOC_TYPE)
-        return LoadedDocument(
-            doc_id=doc_id_from_stem(path.stem),
-            title=title,
-            doc_type=DEFAULT_DOC_TYPE,
-            source=str(path),
-            blocks=blocks,
-            metadata=metadata,
+        return plain_document(
+            path, title or None, blocks, extra={"pages": len(pages)}, empty_message=messages.PDF_NO_TEXT
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from retrieval.loaders import messages
-from retrieval.loaders.base import DEFAULT_DOC_TYPE, doc_id_from_stem, finish_metadata, read_utf8
+from retrieval.loaders.base import plain_document, read_utf8
 from retrieval.loaders.structure import Line, build_blocks, numbered_heading_level
 from retrieval.normalize import normalize_text
 from retrieval.types import LoadedDocument
@@ -44,14 +44,4 @@ class TextLoader:
         text = normalize_text(read_utf8(path))
         title, body = split_title(text)
         _, blocks = build_blocks([Line(line) for line in body.split("\n")], title=title)
-        if not blocks:
-            raise messages.loader_error(path, messages.EMPTY)
-        title = title or normalize_text(path.stem)
-        return LoadedDocument(
-            doc_id=doc_id_from_stem(path.stem),
-            title=title,
-            doc_type=DEFAULT_DOC_TYPE,
-            source=str(path),
-            blocks=blocks,
-            metadata=finish_metadata(path, {"title": title}, doc_type=DEFAULT_DOC_TYPE),
-        )
+        return plain_document(path, title, blocks, empty_message=messages.EMPTY)
