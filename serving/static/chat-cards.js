@@ -141,13 +141,16 @@
       try {
         const svg = root.GovQR.toSvg(ho.qr_text);
         svg.setAttribute('aria-label', '办理链接二维码，可用鄂汇办扫码打开');
-        card.appendChild(h('figure', { class: 'qr-figure' }, svg,
+        card.appendChild(h('figure', { class: 'qr-figure', dataset: { qrText: ho.qr_text } }, svg,
           h('figcaption', { text: '用鄂汇办APP或微信扫码继续办理' })));
       } catch (_e) {
         /* too long for a QR code: the link above still works */
       }
     }
-    if (ho.miniprogram_path) card.appendChild(h('p', { class: 'muted small', text: `小程序路径：${ho.miniprogram_path}` }));
+    if (ho.miniprogram_path) {
+      card.appendChild(h('details', { class: 'mp-path small' }, h('summary', { text: '在鄂汇办小程序中打开' }),
+        h('p', { class: 'muted', text: `小程序路径：${ho.miniprogram_path}` })));
+    }
     if (ho.expires_at) card.appendChild(h('p', { class: 'muted small', text: `链接有效期至 ${root.GC.fmtTime(ho.expires_at)}` }));
     return card;
   }

@@ -34,4 +34,5 @@
       $('password').select();
     }
   });
+  document.body.dataset.ready = '1';
 })(window);

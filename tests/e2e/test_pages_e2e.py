@@ -9,7 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import qrcode
+import qrcode.constants
+import qrcode.util
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from tests.e2e._pages_fixtures import (
@@ -114,28 +118,36 @@ def login(page: Page, role: str, server: GovchatServer, landing: str) -> None:
     name, password = server.users[role]
     page.goto(landing)
     expect(page).to_have_url(re.compile(r"/login\?next="))
+    expect(page.locator("body[data-ready]")).to_be_attached()  # the form's script is bound
     page.get_by_label("用户名").fill(name)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
     expect(page).to_have_url(re.compile(re.escape(landing) + r"($|[?#])"))
 
 
+def birth_checklist_via_api(http: httpx.Client) -> str:
+    """A citizen session that answered every 新生儿出生 question and got the checklist."""
+    session = None
+    for message in ["我要办新生儿出生一件事", *BIRTH_ANSWERS]:
+        r = http.post("/api/chat", json={"session": session, "message": message})
+        assert r.status_code == 200, r.text
+        session = r.json()["session"]
+    assert r.json()["flow"]["kind"] == "checklist", r.json()
+    return str(session)
+
+
 def birth_case_via_api(server: GovchatServer) -> tuple[str, str]:
-    """A citizen session that finished 新生儿出生 and asked for 窗口帮办: (session token, case no)."""
+    """A citizen session that finished 新生儿出生, asked a question and then chose 窗口帮办:
+    (session token, case no). The caseworker's draft answers that question."""
     with server.api() as http:
-        session = None
-        for message in ["我要办新生儿出生一件事", *BIRTH_ANSWERS]:
-            r = http.post("/api/chat", json={"session": session, "message": message})
-            assert r.status_code == 200, r.text
-            session = r.json()["session"]
+        session = birth_checklist_via_api(http)
+        r = http.post("/api/chat", json={"session": session, "message": FOLLOW_UP})
+        assert r.status_code == 200, r.text
         r = http.post("/api/handoff", json={"session": session, "kind": "caseworker", "consent": False})
         assert r.status_code == 200, r.text
         handoff = r.json()["handoff"]
         assert CASE_NO.match(handoff["case_no"]), handoff
-        # While waiting, the citizen asks a question: the caseworker's draft answers it.
-        r = http.post("/api/chat", json={"session": session, "message": FOLLOW_UP})
-        assert r.status_code == 200, r.text
-        return str(session), handoff["case_no"]
+        return session, handoff["case_no"]
 
 
 # --- scenario 1 ---------------------------------------------------------------------------------
@@ -224,6 +236,34 @@ def test_birth_flow_to_checklist_and_caseworker_handoff(citizen: Page) -> None:
     expect(page.locator("#status-result .status-label")).to_have_text("待受理")
 
 
+def test_online_link_handoff_shows_link_and_scannable_qr(server: GovchatServer, citizen: Page) -> None:
+    with server.api() as http:
+        session = birth_checklist_via_api(http)
+    citizen.context.add_init_script(f"localStorage.setItem('govchat.session', {session!r});")
+    citizen.goto("/")
+    turn = ask(citizen, "我想在线上办理")
+    card = turn.locator(".handoff-card")
+    link = card.get_by_role("link", name="打开办理链接")
+    expect(link).to_be_visible()
+    href = link.get_attribute("href") or ""
+    assert href.startswith("https://zwfw.hubei.gov.cn/"), href
+    figure = card.locator("figure.qr-figure")
+    expect(figure.locator("svg")).to_be_visible()
+    qr_text = figure.get_attribute("data-qr-text") or ""
+    assert qr_text == href
+    # The drawn modules are exactly the reference encoder's symbol for the link (same mask).
+    path = figure.locator("svg path").get_attribute("d") or ""
+    drawn = {(int(x) - 4, int(y) - 4) for x, y in re.findall(r"M(\d+) (\d+)", path)}
+    mask = citizen.evaluate("(t) => GovQR.encode(t).mask", qr_text)
+    ref = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0, mask_pattern=mask)
+    ref.add_data(qrcode.util.QRData(qr_text.encode("utf-8"), mode=qrcode.util.MODE_8BIT_BYTE))
+    ref.make(fit=True)
+    expected = {(x, y) for y, row in enumerate(ref.get_matrix()) for x, dark in enumerate(row) if dark}
+    assert drawn == expected
+    figure.scroll_into_view_if_needed()
+    shot(citizen, "03b-online-link-qr")
+
+
 # --- scenario 3 ---------------------------------------------------------------------------------
 def test_caseworker_reply_reaches_citizen_live(
     browser: Browser, server: GovchatServer, citizen: Page, staff: Page
@@ -296,6 +336,33 @@ def test_admin_upload_makes_new_content_answerable(
     turn = ask(citizen, "萤火虫湖湿地公园年票要带什么材料")
     expect(turn.locator(".answer-text").first).to_contain_text("两寸蓝底照片")
     expect(turn.locator(".sources")).to_contain_text(title)
+
+    # Retire, then delete after confirming: the document leaves the list and the answers.
+    row.get_by_role("button", name=re.compile("^废止")).click()
+    page.locator("dialog.confirm").get_by_role("button", name="废止").click()
+    expect(row).to_contain_text("已废止")
+    row.get_by_role("button", name=re.compile("^删除")).click()
+    confirm = page.locator("dialog.confirm")
+    expect(confirm).to_contain_text("不可恢复")
+    confirm.get_by_role("button", name="删除").click()
+    expect(row).to_have_count(0)
+    turn = ask(citizen, "萤火虫湖湿地公园年票要带什么材料")
+    expect(turn.locator(".answer-text").first).not_to_contain_text("两寸蓝底照片")
+    expect(turn).not_to_contain_text(title)
+
+
+def test_admin_synonyms_invalid_yaml_is_refused(server: GovchatServer, staff: Page) -> None:
+    page = staff
+    login(page, "admin", server, "/admin")
+    page.get_by_role("tab", name="同义词").click()
+    editor = page.get_by_label("同义词（YAML）")
+    expect(editor).not_to_have_value("")
+    original = editor.input_value()
+    editor.fill("groups: [unclosed")
+    page.get_by_role("button", name="保存", exact=True).click()
+    expect(page.locator("#synonyms-error")).to_contain_text("保存失败")
+    page.get_by_role("button", name="重新加载").click()
+    expect(editor).to_have_value(original)  # the file on disk was left untouched
 
 
 # --- scenario 5 ---------------------------------------------------------------------------------
