@@ -330,6 +330,43 @@ def platform_sandbox(
     run_sandbox(host, port, key)
 
 
+@app.command("eval")
+def eval_cmd(
+    out: Annotated[Path, typer.Option("--out", help="report folder")] = Path("eval-reports/latest"),
+    fast: Annotated[bool, typer.Option("--fast", help="the deterministic CI subset")] = False,
+    previous: Annotated[
+        Path | None, typer.Option("--previous", help="report.json to diff against (default: OUT/report.json)")
+    ] = None,
+    publish: Annotated[
+        bool, typer.Option("--publish", help="also write GOVCHAT_DATA_DIR/eval/latest")
+    ] = False,
+    crud_news_limit: Annotated[
+        int, typer.Option("--crud-news-limit", help="crud_news articles to index (0 = skip, -1 = all)")
+    ] = 2000,
+    no_baseline: Annotated[
+        bool, typer.Option("--no-baseline", help="skip the LangChain + Chroma baseline")
+    ] = False,
+) -> None:
+    """Gold-set report (Markdown + JSON + PNG plots) with a LangChain + Chroma baseline and a diff."""
+    from evals.report import render_headline
+    from evals.runner import EvalOptions, run_eval
+
+    settings = Settings()
+    _setup_logging(settings)
+    options = EvalOptions(
+        out=out,
+        fast=fast,
+        previous=previous,
+        publish_dir=settings.data_dir / "eval" / "latest" if publish else None,
+        crud_news_limit=None if crud_news_limit < 0 else crud_news_limit,
+        baseline=not no_baseline,
+        command="govchat eval " + " ".join(sys.argv[2:]),
+    )
+    report = run_eval(settings, options)
+    typer.echo(render_headline(report))
+    typer.echo(f"report: {out / 'report.md'}", err=True)
+
+
 def main() -> None:
     app()
 
