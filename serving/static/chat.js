@@ -89,7 +89,7 @@
     disableOldChoices();
     addMessage('user', h('p', { class: 'user-text', text: message }));
     const live = h('div', { class: 'answer-text streaming', text: '' });
-    const typing = h('span', { class: 'typing', attrs: { 'aria-label': '正在回复' } }, h('i'), h('i'), h('i'));
+    const typing = h('span', { class: 'typing' }, h('i'), h('i'), h('i'), h('span', { class: 'sr-only', text: '正在回复…' }));
     const msg = addMessage('assistant', typing, live);
     log.setAttribute('aria-busy', 'true');
     let streamed = '';

@@ -297,7 +297,10 @@ def test_caseworker_reply_reaches_citizen_live(
         "您好，已收到您的新生儿出生帮办申请，请携带材料到武汉市政务服务中心综合窗口办理。\n"
         + reply.input_value()
     )
-    page.evaluate("window.scrollTo(0, 0)")
+    page.evaluate(
+        "window.scrollTo(0, 0); document.getElementById('toast').textContent = '';"
+        " document.getElementById('reply-text').scrollTop = 0"
+    )
     shot(page, "04-console", full_page=True)
     detail.get_by_role("button", name="发送回复").click()
     expect(detail.locator("h2 .status")).to_have_text("已答复")
