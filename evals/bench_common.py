@@ -163,6 +163,12 @@ def peak_rss_bytes() -> int:
     return int(peak if sys.platform == "darwin" else peak * 1024)
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far, all threads included."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def mib(n_bytes: float) -> float:
     return round(n_bytes / (1024 * 1024), 1)
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from evals.bench_common import (
     WholeDocBM25Baseline,
+    cpu_seconds,
     doc_ranking,
     latency,
     markdown_table,
@@ -184,10 +185,12 @@ def run(
     if reuse and kb.stats()["chunks"]:
         report["ingestion"] = {"skipped": "reused an existing work dir (--reuse)"}
     else:
+        cpu0 = cpu_seconds()
         docs = _progress((to_document(r) for r in iter_records(docs_path, limit, gold)), 5000, "docs")
         ing = kb.ingest_documents(docs)
         t2 = time.perf_counter()
         seconds = t2 - t1
+        cpu = cpu_seconds() - cpu0
         report["ingestion"] = {
             "documents": len(ing.added),
             "chunks": ing.chunks,
@@ -196,6 +199,10 @@ def run(
             "chunks_per_s": round(ing.chunks / seconds, 1),
             "docs_per_s": round(len(ing.added) / seconds, 1),
             "kb_open_s": round(t1 - t0, 2),
+            # CPU seconds of this process (all threads, Chroma's included): the rate is comparable
+            # between runs even when other work on the machine slows the wall clock down.
+            "cpu_seconds": round(cpu, 1),
+            "chunks_per_cpu_s": round(ing.chunks / cpu, 1) if cpu > 0 else None,
         }
     stats = kb.stats()
     report["corpus"] = {
@@ -278,7 +285,9 @@ def render_markdown(report: dict[str, Any]) -> str:
     if "chunks_per_s" in ing:
         lines.append(
             f"Ingestion end to end: {ing['chunks']} chunks in {ing['seconds']} s = **{ing['chunks_per_s']} chunks/s** "
-            f"({ing['docs_per_s']} docs/s; KB open {ing['kb_open_s']} s)."
+            f"({ing['docs_per_s']} docs/s; KB open {ing['kb_open_s']} s; {ing['cpu_seconds']} CPU s, "
+            f"{ing['chunks_per_cpu_s']} chunks per CPU second; load average {report['machine']['loadavg_start'][0]} "
+            f"at start, {report['machine']['loadavg_end'][0]} at end)."
         )
     else:
         lines.append(f"Ingestion: {ing.get('skipped', 'not measured')}.")

@@ -209,6 +209,7 @@ def test_benchmark_runs_end_to_end_and_finds_the_gold_articles(tmp_path):
     assert report["corpus"]["chunks"] > 400  # ~640-char articles at chunk_size 200
     assert report["ingestion"]["chunks"] == report["corpus"]["chunks"]
     assert report["ingestion"]["chunks_per_s"] > 0
+    assert report["ingestion"]["cpu_seconds"] > 0 and report["ingestion"]["chunks_per_cpu_s"] > 0
     assert all(report["index_bytes"][k] > 0 for k in ("chroma", "lexical", "sqlite", "baseline"))
     assert set(report["search"]) == {"lexical", "dense", "hybrid", "baseline"}
     for mode in ("lexical", "hybrid", "baseline"):
