@@ -17,6 +17,7 @@
   let busy = false;
   let events = null;
   let pendingHandoff = null;
+  let inflight = null; // AbortController of the streaming turn: leaving it cancels the turn server-side
 
   const store = {
     get session() {
@@ -95,8 +96,12 @@
     let streamed = '';
     let result = null;
     let failure = null;
+    const ctrl = new AbortController();
+    inflight = ctrl;
     try {
-      const res = await api('/api/chat/stream', { json: { session: store.session, message }, raw: true });
+      const res = await api('/api/chat/stream', {
+        json: { session: store.session, message }, raw: true, signal: ctrl.signal,
+      });
       await readSSE(res, (name, data) => {
         if (name === 'session' && data && data.session) adoptSession(data.session);
         else if (name === 'token' && data && typeof data.text === 'string') {
@@ -110,6 +115,8 @@
     } catch (e) {
       failure = e instanceof ApiError ? e.message : '网络连接中断，请稍后重试。';
     }
+    if (inflight === ctrl) inflight = null;
+    if (ctrl.signal.aborted) return; // a new conversation was started: this turn is gone
     typing.remove();
     if (result) {
       renderTurn(msg, result);
@@ -369,6 +376,11 @@
   input.addEventListener('input', autosize);
 
   $('new-chat').addEventListener('click', () => {
+    if (inflight) inflight.abort();
+    inflight = null;
+    busy = false;
+    sendBtn.disabled = false;
+    log.removeAttribute('aria-busy');
     if (events) events.close();
     events = null;
     store.session = null;

@@ -136,9 +136,9 @@ def birth_checklist_via_api(http: httpx.Client) -> str:
     return str(session)
 
 
-def birth_case_via_api(server: GovchatServer) -> tuple[str, str]:
+def birth_case_via_api(server: GovchatServer) -> tuple[str, str, str]:
     """A citizen session that finished 新生儿出生, asked a question and then chose 窗口帮办:
-    (session token, case no). The caseworker's draft answers that question."""
+    (session token, case no, verification code). The caseworker's draft answers that question."""
     with server.api() as http:
         session = birth_checklist_via_api(http)
         r = http.post("/api/chat", json={"session": session, "message": FOLLOW_UP})
@@ -147,7 +147,7 @@ def birth_case_via_api(server: GovchatServer) -> tuple[str, str]:
         assert r.status_code == 200, r.text
         handoff = r.json()["handoff"]
         assert CASE_NO.match(handoff["case_no"]), handoff
-        return session, handoff["case_no"]
+        return session, handoff["case_no"], handoff["verify_code"]
 
 
 # --- scenario 1 ---------------------------------------------------------------------------------
@@ -268,7 +268,7 @@ def test_online_link_handoff_shows_link_and_scannable_qr(server: GovchatServer, 
 def test_caseworker_reply_reaches_citizen_live(
     browser: Browser, server: GovchatServer, citizen: Page, staff: Page
 ) -> None:
-    session, case_no = birth_case_via_api(server)
+    session, case_no, code = birth_case_via_api(server)
     citizen.context.add_init_script(f"localStorage.setItem('govchat.session', {session!r});")
     citizen.goto("/")
     expect(citizen.locator(".msg.user").first).to_contain_text("新生儿出生")  # history restored
@@ -309,6 +309,17 @@ def test_caseworker_reply_reaches_citizen_live(
     expect(staff_msg).to_have_count(1, timeout=10_000)
     expect(staff_msg).to_contain_text("请携带材料到武汉市政务服务中心综合窗口办理")
     expect(staff_msg.locator(".who")).to_have_text("工作人员")
+
+    detail.get_by_role("button", name="办结").click()
+    expect(detail.locator("h2 .status")).to_have_text("已办结")
+    expect(detail.locator("#reply-text")).to_have_count(0)
+    citizen.get_by_role("button", name="查办件").click()
+    citizen.get_by_label("办件编号").fill(case_no)
+    citizen.get_by_label("查询验证码").fill(code)
+    citizen.locator("#status-form").get_by_role("button", name="查询").click()
+    result = citizen.locator("#status-result")
+    expect(result.locator(".status-label")).to_have_text("已办结")
+    expect(result).to_contain_text("请携带材料到武汉市政务服务中心综合窗口办理")
 
 
 # --- scenario 4 ---------------------------------------------------------------------------------
@@ -402,6 +413,12 @@ def test_elder_mode_and_keyboard_only_use(citizen: Page) -> None:
     ring = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
     assert ring not in ("none", ""), ring
     shot(page, "06-elder-mode")
+
+    # 新对话 forgets the conversation and its session token.
+    page.get_by_role("button", name="新对话").click()
+    expect(page.locator(".msg.user")).to_have_count(0)
+    assert page.evaluate("() => localStorage.getItem('govchat.session')") is None
+    expect(page.locator("#input")).to_be_focused()
 
 
 # --- scenario 6 ---------------------------------------------------------------------------------
