@@ -153,6 +153,20 @@ def render_markdown(report: Mapping[str, Any], diff: Mapping[str, Any]) -> str:
         f"- Workflow (一件事) identification: {report['workflow']['accuracy']} over {report['workflow']['cases']} cases.",
         "",
     ]
+    diag = report.get("consult_diagnostics") or {}
+    if diag:
+        diag_labels = {
+            "misrouted": "routed to another intent",
+            "declined_though_top1": "declined although search ranked the right document first",
+            "declined_though_top5": "declined with the right document in the top 5",
+            "declined_retrieval_miss": "declined, right document not in the top 5",
+            "answered_from_other_doc": "answered from another document",
+            "right_doc_missing_facts": "right document, but not the part that answers",
+        }
+        lines += ["Why answerable questions failed:", ""]
+        lines += [f"- {diag_labels.get(k, k)}: {v['count']} ({', '.join(v['cases'][:12])}{' …' if v['count'] > 12 else ''})"
+                  for k, v in diag.items() if v["count"]]  # fmt: skip
+        lines.append("")
     fl, co = report["flows"], report["condense"]
     lines += [
         "## Flows and follow-ups",

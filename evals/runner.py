@@ -30,7 +30,7 @@ from evals import summary
 from evals.baseline import LangChainChromaBaseline
 from evals.cases import GOLD_DIR, Case, GoldSets, fast_subset, load_gold
 from evals.execute import CaseRun, run_case, run_condense, run_flow
-from evals.metrics import crag_outcome, facts_found, latency_summary, mean, prf, ranking_quality
+from evals.metrics import crag_outcome, facts_found, latency_summary, mean, prf, rank_of, ranking_quality
 from evals.pii_check import database_text, echo_chat_model
 from evals.retrieval_gold import DEFAULT_POLICY, ranked_docs
 from evals.retrieval_gold import load_gold as load_retrieval_gold
@@ -107,7 +107,7 @@ def _score(
 
 def _retrieval(
     services: Services, items: list[tuple[str, str, str | None]]
-) -> tuple[dict[str, Any], list[float]]:
+) -> tuple[dict[str, Any], list[float], list[int | None]]:
     """Document ranking quality (and section hit@5) for (question, doc, section) items."""
     rankings, golds, samples, misses = [], [], [], []
     section_total = section_hits = 0
@@ -125,7 +125,7 @@ def _retrieval(
     quality = ranking_quality(rankings, golds).to_json()
     quality["section_hit@5"] = round(section_hits / section_total, 4) if section_total else None
     quality["misses"] = misses
-    return quality, samples
+    return quality, samples, [rank_of(r, g, 10) for r, g in zip(rankings, golds, strict=True)]
 
 
 def _baseline(services: Services, gold: GoldSets, policy: Path, work: Path) -> dict[str, Any]:
@@ -234,13 +234,14 @@ async def evaluate(settings: Settings, options: EvalOptions) -> dict[str, Any]:
         flows = [await run_flow(services, f) for f in gold.flows]
         condense = [await run_condense(services, p) for p in gold.condense]
 
-        items = [(c.question, c.expected_doc, c.expected_section) for c in gold.cases
-                 if c.expected_doc and c.kind in ("consult", "pii")]  # fmt: skip
-        case_retrieval, search_ms = _retrieval(services, items)
+        ranked = [c for c in gold.cases if c.expected_doc and c.kind in ("consult", "pii")]
+        items = [(c.question, c.expected_doc or "", c.expected_section) for c in ranked]
+        case_retrieval, search_ms, ranks = _retrieval(services, items)
+        case_ranks = {c.id: rank for c, rank in zip(ranked, ranks, strict=True)}
         sets = load_retrieval_gold(GOLD_DIR / "retrieval.jsonl")
         if options.fast:
             sets = sets[::4]
-        gold_retrieval, gold_ms = _retrieval(
+        gold_retrieval, gold_ms, _ = _retrieval(
             services, [(g["question"], g["expected_doc"], g.get("expected_section")) for g in sets]
         )
         faith = await _faithfulness(services, results, gold.cases)
@@ -271,6 +272,7 @@ async def evaluate(settings: Settings, options: EvalOptions) -> dict[str, Any]:
         "facts": summary.facts_summary(results),
         "citations": summary.citation_summary(results),
         "crag": summary.crag_summary(results),
+        "consult_diagnostics": summary.consult_diagnostics(results, case_ranks),
         "pii": {
             **summary.pii_summary(results, sum(len(c.pii_values) for c in pii_cases)),
             "llm_requests": len(echo.calls),  # proof the LLM path was exercised, not skipped
@@ -300,7 +302,7 @@ async def evaluate(settings: Settings, options: EvalOptions) -> dict[str, Any]:
         },
         "headline": head,
         **sections,
-        "cases": [r.to_json() for r in results],
+        "cases": [{**r.to_json(), "retrieval_rank": case_ranks.get(r.id)} for r in results],
         "flow_runs": [f.to_json() for f in flows],
         "condense_runs": [c.to_json() for c in condense],
     }

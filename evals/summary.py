@@ -163,6 +163,38 @@ def stage_latency(results: Sequence[CaseResult], extra: Mapping[str, Sequence[fl
     return latency_summary(dict(sorted(samples.items())))
 
 
+def consult_diagnostics(results: Sequence[CaseResult], ranks: Mapping[str, int | None]) -> dict[str, Any]:
+    """Why answerable questions were not answered correctly: routed elsewhere, withheld although search
+    ranked the right document first, a retrieval miss, another document quoted, or the right document
+    with the wrong part of it. Tells the fixer where to look (router, threshold, ranking, answerer)."""
+    buckets: dict[str, list[str]] = {
+        "misrouted": [],
+        "declined_though_top1": [],
+        "declined_though_top5": [],
+        "declined_retrieval_miss": [],
+        "answered_from_other_doc": [],
+        "right_doc_missing_facts": [],
+    }
+    for r in results:
+        if r.crag is None or r.crag == 1 or r.kind not in ("consult", "pii"):
+            continue
+        rank = ranks.get(r.id)
+        if r.intent != r.expected_intent:
+            key = "misrouted"
+        elif r.declined:
+            key = (
+                "declined_though_top1"
+                if rank == 1
+                else ("declined_though_top5" if rank and rank <= 5 else "declined_retrieval_miss")
+            )
+        elif not r.doc_cited:
+            key = "answered_from_other_doc"
+        else:
+            key = "right_doc_missing_facts"
+        buckets[key].append(r.id)
+    return {k: {"count": len(v), "cases": v} for k, v in buckets.items()}
+
+
 def headline(sections: Mapping[str, Any]) -> dict[str, float | int | None]:
     """The figures a reader (and the CI gate, and the diff) looks at first."""
     retrieval = sections["retrieval"]["cases"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +159,33 @@ def test_load_previous_tolerates_missing_or_broken_files(tmp_path: Path, content
         path.write_text(content, encoding="utf-8")
     assert load_previous(path) is None
     assert load_previous(None) is None
+
+
+def test_consult_diagnostics_sorts_failures_by_cause() -> None:
+    def consult(cid: str, **kw: Any) -> Any:
+        base = TurnRecord("答", "consult", "extractive", None, (), (), {})
+        return score_case(
+            Case(cid, "consult", "问", "consult", "birth", None, ("结婚证",)), replace(base, **kw), REPLIES
+        )
+
+    cited = (CitedPassage(1, "birth::v1::0003", "birth", "申请材料"),)
+    other = (CitedPassage(1, "retirement::v1::0003", "retirement", "申请材料"),)
+    results = [
+        consult("ok", answer="结婚证 [1]", citations=cited),
+        consult("routed", intent="human"),
+        consult("top1", answer="知识库中没有找到依据。"),
+        consult("top3", answer="知识库中没有找到依据。"),
+        consult("miss", answer="知识库中没有找到依据。"),
+        consult("other", answer="身份证 [1]", citations=other),
+        consult("field", answer="身份证 [1]", citations=cited),
+    ]
+    ranks = {"ok": 1, "routed": 1, "top1": 1, "top3": 3, "miss": None, "other": 2, "field": 1}
+    d = summary.consult_diagnostics(results, ranks)
+    assert {k: v["cases"] for k, v in d.items()} == {
+        "misrouted": ["routed"],
+        "declined_though_top1": ["top1"],
+        "declined_though_top5": ["top3"],
+        "declined_retrieval_miss": ["miss"],
+        "answered_from_other_doc": ["other"],
+        "right_doc_missing_facts": ["field"],
+    }
