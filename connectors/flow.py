@@ -271,7 +271,8 @@ class FlowEngine:
             notice + sep + prompt,
             notice=notice,
             slot=slot.id,
-            choices=[c.label for c in slot.choices],
+            # Yes/no questions get 是/否 quick replies too (both parse as answers to the slot).
+            choices=[c.label for c in slot.choices] if slot.kind != "yesno" else ["是", "否"],
             state=state,
         )
 

@@ -109,6 +109,9 @@ async def test_flow_handles_reask_correction_digression_and_cancel(services):
     s = "flow-edges"
     r = await services.assistant.turn(s, "我要办新生儿出生一件事")
     first_question = r.flow["prompt"]
+    slot = services.assistant.flows.workflow("birth").slot(r.flow["slot"])
+    if slot.kind == "yesno":  # quick-reply buttons for yes/no questions too
+        assert r.flow["choices"] == ["是", "否"]
     bad = await services.assistant.turn(s, "嗯……这个我也说不好呢呢呢")
     assert bad.flow["kind"] in ("reask", "digression", "question")
     side = await services.assistant.turn(s, "出生一件事收费吗？")
