@@ -59,7 +59,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         title="govchat API",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/api/docs" if settings.env != "production" else None,
+        # Swagger UI loads scripts from a CDN, which the pages' CSP forbids: publish the schema only.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json" if settings.env != "production" else None,
     )

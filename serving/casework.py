@@ -35,17 +35,19 @@ def _state(exc: CaseStateError) -> ApiError:
 def last_citizen_question(
     case_messages: list[CaseMessage], transcript: list[dict[str, Any]], summary: str
 ) -> str:
-    """What the draft should answer: the citizen's last words on the case, else in the chat, else the
-    summary's last 群众 line, else the whole summary."""
+    """What the draft should answer: the citizen's last words on the case, else the summary's last
+    群众 line (written when the case was handed off), else the last real chat question, else the
+    whole summary. Bracketed pseudo-turns such as "[选择办理方式:caseworker]" are button presses."""
     for m in reversed(case_messages):
         if m.role == "citizen" and m.text.strip():
             return m.text.strip()
-    for turn in reversed(transcript):
-        if turn.get("role") == "user" and str(turn.get("content", "")).strip():
-            return str(turn["content"]).strip()
     for line in reversed(summary.splitlines()):
         if line.startswith("群众：") and line[3:].strip():
             return line[3:].strip()
+    for turn in reversed(transcript):
+        content = str(turn.get("content", "")).strip()
+        if turn.get("role") == "user" and content and not (content.startswith("[") and content.endswith("]")):
+            return content
     return summary.strip()
 
 

@@ -104,6 +104,10 @@ class BodyLimitMiddleware:
         declared = dict(scope.get("headers") or {}).get(b"content-length")
         message_text = messages.BODY_TOO_LARGE.format(limit=_human(limit))
         if declared is not None and declared.isdigit() and int(declared) > limit:
+            if int(declared) <= min(2 * limit + (1 << 20), _MAX_DRAIN):
+                # Read a moderately oversized body before answering: most clients (browsers' fetch,
+                # httpx) only see the 413 if the server did not reset the connection mid-upload.
+                await _drain(receive)
             await _send_413(send, message_text)
             return
         received = 0
@@ -119,6 +123,16 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+_MAX_DRAIN = 64 * 1024 * 1024
+
+
+async def _drain(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
 
 
 async def _send_413(send: Send, message: str) -> None:

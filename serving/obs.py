@@ -20,7 +20,11 @@ from assistant.pii import mask_pii
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("govchat_request_id", default="")
 
-_RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "color_message"}
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 def mask_for_log(text: str, limit: int = 200) -> str:

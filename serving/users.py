@@ -92,8 +92,15 @@ class UserStore:
     def __init__(self, engine: Engine, hasher: PasswordHasher | None = None) -> None:
         self._engine = engine
         self._hasher = hasher or PasswordHasher()
-        # Verified against when the user does not exist, so both paths cost one argon2 verify.
-        self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
+        self._dummy: str | None = None
+
+    @property
+    def _dummy_hash(self) -> str:
+        """Verified against when the user does not exist, so both paths cost one argon2 verify.
+        Made on first use: hashing costs tens of milliseconds that start-up need not pay."""
+        if self._dummy is None:
+            self._dummy = self._hasher.hash(secrets.token_hex(16))
+        return self._dummy
 
     def add_user(self, username: str, role: Role, password: str) -> StaffUser:
         if role not in ROLES:

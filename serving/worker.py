@@ -82,7 +82,7 @@ def create_celery_app(settings: Settings) -> Celery:
     )
     state = _WorkerServices(settings)
 
-    @app.task(name=RUN_JOB_TASK, ignore_result=True)
+    @app.task(name=RUN_JOB_TASK, ignore_result=True, shared=False)
     def run_job(job_id: str) -> str:
         return run_job_body(state.get(), job_id)
 
