@@ -187,11 +187,20 @@ def test_handoff_creates_a_case_whose_status_the_citizen_can_look_up(client: htt
     assert wrong.status_code == 404
 
 
-def test_metrics_count_requests_and_turns(client: httpx.Client) -> None:
-    client.post("/api/chat", json={"message": "火星移民签证怎么办理"})
+def test_metrics_count_requests_turns_and_unanswerable_questions(client: httpx.Client) -> None:
+    def no_evidence() -> float:
+        line = next(
+            x for x in client.get("/metrics").text.splitlines() if x.startswith("govchat_no_evidence_total")
+        )
+        return float(line.split()[-1])
+
+    before = no_evidence()
+    answer = client.post("/api/chat", json={"message": "火星移民签证怎么办理"}).json()
+    assert answer["citations"] == [] and answer["mode"] == "fixed"
+    assert no_evidence() == before + 1
     text = client.get("/metrics").text
     assert 'govchat_http_requests_total{method="POST",route="/api/chat",status="200"}' in text
-    assert "govchat_turns_total{" in text
+    assert 'govchat_turns_total{intent="consult",mode="fixed"}' in text
     assert "govchat_http_request_duration_seconds_bucket" in text
 
 
