@@ -25,6 +25,7 @@ from typing import Any
 
 import anyio
 
+from assistant.pii import mask_pii
 from assistant.prompt_store import PromptStore
 from evals import summary
 from evals.baseline import LangChainChromaBaseline
@@ -184,7 +185,9 @@ async def _faithfulness(
         ids = [c.chunk_id for c in r.citations]
         live = await anyio.to_thread.run_sync(services.kb.registry.fetch_live_chunks, ids)
         passages = [live[i][0].text for i in ids if i in live]
-        score = await judge_faithfulness(services.llm, by_id[r.id].question, r.answer, passages)
+        # The judge is an LLM too: it gets the question masked, like every other LLM request.
+        question = mask_pii(by_id[r.id].question).text
+        score = await judge_faithfulness(services.llm, question, r.answer, passages)
         if score is None:
             failed += 1
         else:

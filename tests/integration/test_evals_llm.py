@@ -26,7 +26,8 @@ def _mini_gold(tmp: Path) -> Path:
     gold = tmp / "gold"
     gold.mkdir()
     cases = [json.loads(x) for x in (GOLD_DIR / "cases.jsonl").read_text(encoding="utf-8").splitlines()]
-    keep = [c for c in cases if c["id"] in ("c002", "c139", "c296")]  # consult, unanswerable, injection
+    # consult, unanswerable, injection, and a question carrying a 身份证号
+    keep = [c for c in cases if c["id"] in ("c002", "c139", "c296", "c308")]
     (gold / "cases.jsonl").write_text(
         "\n".join(json.dumps(c, ensure_ascii=False) for c in keep), encoding="utf-8"
     )
@@ -63,3 +64,7 @@ def test_configured_llm_answers_and_judges(tmp_path: Path) -> None:
     ]
     assert judge_calls and "资料：" in judge_calls[0]["messages"][1]["content"]
     assert report["pii"]["leaks"] == 0
+    raw_id = next(c for c in report["cases"] if c["id"] == "c308")
+    assert raw_id["citations"], "the PII question was answered, so the judge saw it"
+    # … nor did any request, the judge's included
+    assert "420106196603074519" not in json.dumps(sent, ensure_ascii=False)
