@@ -27,6 +27,17 @@ def load_previous(path: Path | None) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def _tolerance(key: str, previous: float) -> float:
+    """How much a figure may move before the diff calls it a change. Timings are noisy; rates move by
+    ≥ 0.002 when one case of a few hundred flips (smaller moves are approximate-search jitter); any
+    PII leak counts."""
+    if "latency" in key:
+        return max(1.0, abs(previous) * 0.25)
+    if key == "pii_leaks":
+        return 0.0
+    return 0.002
+
+
 def diff_reports(current: Mapping[str, Any], previous: Mapping[str, Any] | None) -> dict[str, Any]:
     """Headline deltas (with regressions flagged by each metric's direction) and per-case flips."""
     if previous is None:
@@ -39,7 +50,7 @@ def diff_reports(current: Mapping[str, Any], previous: Mapping[str, Any] | None)
             metrics[key] = {"previous": a, "current": b, "delta": None, "change": "n/a"}
             continue
         delta = b - a
-        tolerance = 1e-9 if "latency" not in key else max(1.0, abs(a) * 0.25)  # timings are noisy
+        tolerance = _tolerance(key, a)
         change = (
             "same" if abs(delta) <= tolerance else ("better" if (delta > 0) == higher_better else "worse")
         )
