@@ -19,19 +19,21 @@ from serving.cli import app
 
 pytestmark = pytest.mark.integration
 
-# Measured on the fast subset (83 cases, 5 flows, 8 condense pairs), hashing embedder, no LLM:
-# intent 0.892, hit@5 0.919, fact hit 0.529, refusal recall 0.875, decline recall 0.778,
-# CRAG 0.412, citation validity 0.977, flow completion 0.6, condense 1.0, PII leaks 0.
+# Measured on the fast subset (83 cases, 5 flows, 8 condense pairs), hashing embedder, no LLM, at
+# 666e8d3 (two working-tree states while the assistant was being changed; the lower figure counts):
+# intent 0.892, hit@5 0.919, fact hit 0.500-0.529, refusal recall 0.875, decline recall 0.778-0.889,
+# CRAG 0.412-0.451, citation validity 0.977-1.0, flow completion 0.6 (3 of 5), condense 1.0, PII leaks 0.
+# Each threshold sits about one case below the lower figure.
 THRESHOLDS: dict[str, float] = {
     "intent_accuracy": 0.87,
     "retrieval_hit@5": 0.89,
-    "fact_hit": 0.50,
+    "fact_hit": 0.47,
     "refusal_recall": 0.85,
     "decline_recall": 0.75,
-    "crag_score": 0.38,
+    "crag_score": 0.37,
     "citation_validity": 0.95,
     "flow_completion": 0.55,
-    "condense_accuracy": 0.90,
+    "condense_accuracy": 0.87,
 }
 
 
