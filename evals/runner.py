@@ -197,13 +197,18 @@ async def _faithfulness(
 
 
 def _git_commit() -> str:
+    """HEAD's short hash, with "-dirty" when tracked files differ from it (the run measured those)."""
+
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() if out.returncode == 0 else ""
+
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=5
-        )
+        head = git("rev-parse", "--short", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
     except (OSError, subprocess.SubprocessError):
         return ""
-    return out.stdout.strip()
+    return f"{head}-dirty" if head and dirty else head
 
 
 async def evaluate(settings: Settings, options: EvalOptions) -> dict[str, Any]:
