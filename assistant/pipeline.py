@@ -26,7 +26,7 @@ from assistant.router import ROUTE_SCHEMA, RuleRouter, parse_route_json
 from assistant.types import Citation, Intent, Mode, RouteDecision, TurnResult
 from connectors.flow import FlowEngine
 from connectors.slots import LLMSlotExtractor
-from connectors.store import CaseRepository
+from connectors.store import CaseRepository, ConsentRequired
 from connectors.types import FlowState, FlowStep, Handoff
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ class _Turn:
             session_id=self.session_id, turn_id=self.turn_id, answer=self.answer, citations=self.citations,
             intent=self.intent.value, confidence=self.confidence, mode=self.mode.value, workflow=self.workflow,
             flow=self.flow, handoff=self.handoff, notices=tuple(self.notices), question=self.standalone,
+            has_evidence=self.has_evidence,
             timings_ms=self.timings,
         )  # fmt: skip
 
@@ -383,10 +384,17 @@ class Assistant:
             done = FlowState(workflow_id=workflow_id, answers=answers, status="completed")
             workflow = self.flows.handoff_context(done)  # id, name, item code, region code
             checklist = self.flows.checklist(done)
-        handoff = await self.handoffs.submit(
-            kind, session_id=t.session_id, workflow=workflow, answers=answers, checklist=checklist,
-            summary=self._summary(state), contact=contact, consent=consent,
-        )  # fmt: skip
+        try:
+            handoff = await self.handoffs.submit(
+                kind, session_id=t.session_id, workflow=workflow, answers=answers, checklist=checklist,
+                summary=self._summary(state), contact=contact, consent=consent,
+            )  # fmt: skip
+        except ConsentRequired:
+            raise  # the caller asked for personal data without consent: its error, not ours
+        except Exception:
+            log.exception("handoff %s failed", kind)
+            t.answer = self.prompts.reply("handoff_failed")
+            return
         shown = self._workflow_json(str(workflow_id)) if workflow is not None else None
         self._set_handoff(t, state, handoff, shown)
 
@@ -411,11 +419,16 @@ class Assistant:
             state.data["handoff_options"] = ["ticket_12345"]
             return
         appeal = "举报" if "举报" in t.question else "投诉"
-        handoff = await self.handoffs.submit(
-            "ticket_12345", session_id=t.session_id, content=t.question, appeal_type=appeal,
-            summary=self._summary(state), priority=2,
-        )  # fmt: skip
-        self._set_handoff(t, state, handoff, None)
+        try:
+            handoff = await self.handoffs.submit(
+                "ticket_12345", session_id=t.session_id, content=t.question, appeal_type=appeal,
+                summary=self._summary(state), priority=2,
+            )  # fmt: skip
+            self._set_handoff(t, state, handoff, None)
+        except Exception:
+            log.exception("12345 ticket failed")
+            t.intent, t.answer = Intent.COMPLAINT, self.prompts.reply("handoff_failed")
+            return
         t.intent = Intent.COMPLAINT
 
     def _case_status(self, text: str) -> str | None:

@@ -49,7 +49,8 @@ class RuleRouter:
             for reply, phrases in self._chitchat.items():
                 if bare in phrases:
                     return RouteDecision(Intent.CHITCHAT, 0.95, None, "chitchat phrase", reply=reply)
-        if self._has("complaint", t):
+        # 好差评 is the rating system citizens ask about, not a complaint; its 差评 must not count.
+        if self._has("complaint", t.replace("好差评", "")):
             return RouteDecision(Intent.COMPLAINT, 0.85, item, "complaint cue")
         if self._has("human", t):
             return RouteDecision(Intent.HUMAN, 0.85, item, "human cue")

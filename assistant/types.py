@@ -60,6 +60,7 @@ class TurnResult:
     handoff: dict[str, Any] | None = None
     notices: tuple[str, ...] = ()
     question: str = ""  # the standalone question actually searched (after condensing)
+    has_evidence: bool = False  # a consult answer grounded in retrieved passages
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -76,5 +77,6 @@ class TurnResult:
             "handoff": self.handoff,
             "notices": list(self.notices),
             "question": self.question,
+            "has_evidence": self.has_evidence,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }

@@ -362,12 +362,11 @@ class KnowledgeBase:
             rerank_prob = {head[i][0].chunk_id: _sigmoid(scores[i]) for i in order}
         else:
             rerank_prob = {}
-        # In the section a question asks for, its cue words (多久, 带什么…) count as covered: they say
-        # what is asked, and that section is where the answer to it stands.
-        cues_by_section = {FIELD_SECTIONS[f]: " ".join(c) for f, c in matched_cues(query).items()}
         hits = []
         for chunk, score in kept[:k]:
-            cov = term_coverage(groups, f"{chunk.text} {cues_by_section.get(chunk.section, '')}", idf)
+            # A passage is about its document too: the title and aliases count as its context.
+            context = f"{chunk.title} {chunk.metadata.get('aliases', '')} {chunk.text}"
+            cov = term_coverage(groups, context, idf)
             semantic = rerank_prob.get(chunk.chunk_id, dense_sim.get(chunk.chunk_id))
             hits.append(
                 Hit(
@@ -399,7 +398,10 @@ class KnowledgeBase:
         """One group per query token: the token plus the official terms its colloquial form maps to."""
         matches = self.synonyms.matches(query)
         groups: list[list[str]] = []
-        terms = self.tokenizer.terms(query)
+        # Field cue words (什么材料, 多久) say what is asked, not what about: they are matched by
+        # section (see search), never counted as topic terms a passage must contain.
+        cues = [c for found in matched_cues(query).values() for c in found]
+        terms = [t for t in self.tokenizer.terms(query) if not any(t in c or c in t for c in cues)]
         # A lone character (公 of 公租房 split apart) occurs inside countless unrelated words: as a
         # substring it would "cover" almost any passage, so it only counts when nothing longer is left.
         longer = [t for t in terms if len(t) > 1 or not ("\u4e00" <= t <= "\u9fff")]

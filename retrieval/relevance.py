@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+_NO_QUOTES = str.maketrans("", "", "“”‘’\"'「」『』")
+
 
 def term_coverage(term_groups: Sequence[Sequence[str]], passage: str, idf: Callable[[str], float]) -> float:
     """Share of the query's IDF mass covered by the passage.
@@ -19,13 +21,14 @@ def term_coverage(term_groups: Sequence[Sequence[str]], passage: str, idf: Calla
     """
     total = 0.0
     covered = 0.0
-    text = passage.lower()
+    # Quote marks vary (新生儿出生“一件事” vs 新生儿出生一件事): compare without them.
+    text = passage.lower().translate(_NO_QUOTES)
     for group in term_groups:
         if not group:
             continue
         weight = max(idf(t) for t in group)
         total += weight
-        if any(t in text for t in group):
+        if any(t.translate(_NO_QUOTES) in text for t in group):
             covered += weight
     return covered / total if total > 0 else 0.0
 

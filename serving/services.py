@@ -125,6 +125,21 @@ def synonyms_override(settings: Settings) -> Settings:
     return settings.model_copy(update={"retrieval": retrieval})
 
 
+def _sync_schema(engine: Engine) -> None:
+    """All packages' tables exist and carry every current column before anything reads them."""
+    from assistant.audit import AssistantBase
+    from connectors.store import ConnectorsBase
+    from retrieval.registry import RetrievalBase
+    from serving.db import ServingBase, create_tables
+    from serving.schema import sync_schema
+
+    create_tables(engine)  # registers the serving tables on ServingBase.metadata
+    sync_schema(
+        engine,
+        [RetrievalBase.metadata, AssistantBase.metadata, ConnectorsBase.metadata, ServingBase.metadata],
+    )
+
+
 def build_services(
     settings: Settings, *, llm: ChatModel | None = None, persistent_sessions: bool = False
 ) -> Services:
@@ -132,6 +147,7 @@ def build_services(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings = synonyms_override(settings)
     engine = make_engine(settings.database_url)
+    _sync_schema(engine)
     kb = build_knowledge_base(settings.retrieval, settings.data_dir, engine)
     prompts = PromptStore()
     guides = load_guides(SAMPLE_KB_DIR / "guides")

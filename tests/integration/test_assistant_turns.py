@@ -203,3 +203,41 @@ def test_cli_ask_jsonl_contract(tmp_path: Path):
     assert rows[1]["citations"][0]["section"] == "办理时限"
     assert rows[2]["intent"] == "transact" and rows[2]["workflow"]["id"] == "birth"
     assert "error" in rows[3]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("question", "doc"),
+    [
+        ("我想开一家餐饮店，要办什么手续", "open_restaurant"),
+        ("政务服务好差评怎么评价", "haochaping"),  # asks about the rating system: not a complaint
+        ("社保卡丢了怎么补办", "social_security_card"),
+    ],
+)
+async def test_regressions_found_by_the_api_and_pages_engineers(services, question, doc):
+    r = await ask(services, question)
+    assert r.intent == "consult" and r.has_evidence
+    assert r.citations[0].doc_id == doc
+
+
+@pytest.mark.anyio
+async def test_a_question_whose_topic_is_absent_is_declined_even_if_a_section_matches(services):
+    r = await ask(services, "办理游艇驾驶证需要什么材料")  # 身后 materials mention 驾驶证, not 游艇
+    assert r.answer == REPLIES.reply("no_evidence") and not r.has_evidence
+
+
+@pytest.mark.anyio
+async def test_a_failing_handoff_channel_degrades_to_a_clear_reply(services):
+    from assistant.handoffs import HandoffService
+    from connectors.handoff.fake import FakeHandoffConnector
+
+    original = services.assistant.handoffs
+    services.assistant.handoffs = HandoffService(
+        {"ticket_12345": FakeHandoffConnector("ticket_12345", fail=RuntimeError("12345 system down"))}
+    )
+    try:
+        r = await ask(services, "我要投诉某区政务大厅窗口工作人员态度很差，还乱收费", "complaint-down")
+    finally:
+        services.assistant.handoffs = original
+    assert r.answer == REPLIES.reply("handoff_failed") and "12345" in r.answer
+    assert r.handoff is None
