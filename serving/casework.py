@@ -33,21 +33,34 @@ def _state(exc: CaseStateError) -> ApiError:
 
 
 def last_citizen_question(
-    case_messages: list[CaseMessage], transcript: list[dict[str, Any]], summary: str
+    case_messages: list[CaseMessage], transcript: list[dict[str, Any]], summary: str, workflow_name: str = ""
 ) -> str:
-    """What the draft should answer: the citizen's last words on the case, else the summary's last
-    群众 line (written when the case was handed off), else the last real chat question, else the
-    whole summary. Bracketed pseudo-turns such as "[选择办理方式:caseworker]" are button presses."""
+    """What the draft should answer, in order of preference:
+
+    1. the citizen's last words on the case;
+    2. the last chat message the assistant treated as a question (its reply's intent was consult), so
+       answers to a flow's question cards ("否", "武汉市") and button presses are skipped;
+    3. for a case handed off from a 一件事 flow, how to get that item done;
+    4. the summary's last 群众 line, else the whole summary.
+    """
     for m in reversed(case_messages):
         if m.role == "citizen" and m.text.strip():
             return m.text.strip()
+    for user, reply in zip(reversed(transcript[:-1]), reversed(transcript[1:]), strict=True):
+        content = str(user.get("content", "")).strip()
+        intent = (reply.get("meta") or {}).get("intent")
+        if (
+            user.get("role") == "user"
+            and reply.get("role") == "assistant"
+            and intent == "consult"
+            and content
+        ):
+            return content
+    if workflow_name:
+        return f"{workflow_name}怎么办理，需要哪些材料"
     for line in reversed(summary.splitlines()):
         if line.startswith("群众：") and line[3:].strip():
             return line[3:].strip()
-    for turn in reversed(transcript):
-        content = str(turn.get("content", "")).strip()
-        if turn.get("role") == "user" and content and not (content.startswith("[") and content.endswith("]")):
-            return content
     return summary.strip()
 
 
@@ -98,7 +111,11 @@ class CaseDesk:
         case = await self._get(case_no)
         msgs = await anyio.to_thread.run_sync(self._cases.messages, case_no)
         transcript = await self._services.assistant.history(case.session_id) if case.session_id else []
-        question = last_citizen_question(msgs, transcript, case.summary)
+        flows = self._services.assistant.flows
+        workflow_name = ""
+        if case.workflow_id and flows is not None and case.workflow_id in {w.id for w in flows.workflows}:
+            workflow_name = flows.workflow(case.workflow_id).name
+        question = last_citizen_question(msgs, transcript, case.summary, workflow_name)
         out = ConsultOutcome()
         consult = self._services.assistant.consult
         async for _ in consult.answer(question[:500], [], out, topic=case.workflow_id or None):

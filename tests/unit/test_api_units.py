@@ -8,6 +8,7 @@ import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -195,33 +196,47 @@ def _msg(role: str, text: str) -> CaseMessage:
     return CaseMessage(case_no="HB1", role=role, text=text, created_at=datetime.now(UTC))  # type: ignore[arg-type]
 
 
+def _turn(role: str, content: str, intent: str = "") -> dict[str, Any]:
+    return {"role": role, "content": content, "meta": {"intent": intent} if intent else {}}
+
+
+FLOW_ONLY = [
+    _turn("user", "我要办新生儿出生一件事"),
+    _turn("assistant", "宝宝是在湖北省内……出生的吗？", "transact"),
+    _turn("user", "否"),
+    _turn("assistant", "……材料清单……", "transact"),
+    _turn("user", "[选择办理方式:caseworker]"),
+    _turn("assistant", "已为您创建窗口帮办工单", "human"),
+]
+
+
 @pytest.mark.parametrize(
-    ("messages", "transcript", "summary", "expected"),
+    ("messages", "transcript", "summary", "workflow", "expected"),
     [
         (
             [_msg("citizen", "补充：我在武汉")],
-            [{"role": "user", "content": "社保卡"}],
+            [_turn("user", "社保卡")],
             "群众：社保卡",
+            "",
             "补充：我在武汉",
         ),
-        ([_msg("caseworker", "已收到")], [], "群众：社保卡怎么补\n助手：……", "社保卡怎么补"),
-        (
+        ([_msg("caseworker", "已收到")], [], "群众：社保卡怎么补\n助手：……", "", "社保卡怎么补"),
+        (  # a real question before the flow wins over the flow's answers ("否") and button presses
             [],
-            [
-                {"role": "user", "content": "新生儿落户"},
-                {"role": "user", "content": "[选择办理方式:caseworker]"},
-            ],
-            "",
-            "新生儿落户",
+            [_turn("user", "生孩子上户口要带什么"), _turn("assistant", "根据……", "consult"), *FLOW_ONLY],
+            "群众：否",
+            "新生儿出生“一件事”",
+            "生孩子上户口要带什么",
         ),
-        ([], [], "群众反映窗口排队太久", "群众反映窗口排队太久"),
-        ([], [], "", ""),
+        ([], FLOW_ONLY, "群众：否", "新生儿出生“一件事”", "新生儿出生“一件事”怎么办理，需要哪些材料"),
+        ([], [], "群众反映窗口排队太久", "", "群众反映窗口排队太久"),
+        ([], [], "", "", ""),
     ],
 )
 def test_last_citizen_question(
-    messages: list[CaseMessage], transcript: list[dict[str, str]], summary: str, expected: str
+    messages: list[CaseMessage], transcript: list[dict[str, Any]], summary: str, workflow: str, expected: str
 ) -> None:
-    assert last_citizen_question(messages, transcript, summary) == expected
+    assert last_citizen_question(messages, transcript, summary, workflow) == expected
 
 
 def test_edited_synonyms_in_the_data_dir_win_unless_a_path_is_configured(tmp_path: Path) -> None:
