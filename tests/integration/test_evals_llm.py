@@ -12,11 +12,13 @@ from pathlib import Path
 import anyio
 import pytest
 
-from evals.cases import GOLD_DIR
-from evals.runner import EvalOptions, evaluate
+from evals.cases import GOLD_DIR, Case
+from evals.runner import EvalOptions, _build, _faithfulness, evaluate
+from evals.scoring import CitedPassage, Replies, TurnRecord, score_case
 from retrieval.config import RetrievalSettings
 from serving.settings import LLMSettings, Settings
 from tests.integration._llm_server import Reply, ScriptedLLMServer
+from tests.paths import POLICY_DOC
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +66,27 @@ def test_configured_llm_answers_and_judges(tmp_path: Path) -> None:
     ]
     assert judge_calls and "资料：" in judge_calls[0]["messages"][1]["content"]
     assert report["pii"]["leaks"] == 0
-    raw_id = next(c for c in report["cases"] if c["id"] == "c308")
-    assert raw_id["citations"], "the PII question was answered, so the judge saw it"
-    # … nor did any request, the judge's included
-    assert "420106196603074519" not in json.dumps(sent, ensure_ascii=False)
+    assert "420106196603074519" not in json.dumps(sent, ensure_ascii=False)  # no request carried it
+
+
+def test_judge_sees_the_question_masked(tmp_path: Path) -> None:
+    """Whatever the assistant does with a PII question, the judge is an LLM too and gets it masked."""
+    question = "我身份证号420106196603074519，明年退休要准备些啥材料"
+    case = Case("p1", "pii", question, "consult", "retirement", pii_values=("420106196603074519",))
+    with ScriptedLLMServer(default=Reply(json.dumps({"score": 1.0, "unsupported": []}))) as server:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            retrieval=RetrievalSettings(embedder="hashing"),
+            llm=LLMSettings(base_url=server.base_url, model=server.model, max_retries=0, timeout_s=10),
+        )
+        services = _build(settings, tmp_path / "data", POLICY_DOC)
+        chunk = services.kb.registry.document_chunks("retirement")[3]
+        answered = TurnRecord(
+            f"【申请材料】[1]\n{chunk.text}", "consult", "extractive", None,
+            (CitedPassage(1, chunk.chunk_id, "retirement", chunk.section),), (chunk.chunk_id,), {chunk.chunk_id: chunk.text},
+        )  # fmt: skip
+        result = score_case(case, answered, Replies({}))
+        faith = anyio.run(_faithfulness, services, [result], (case,))
+        bodies = json.dumps([r.body for r in server.chat_requests()], ensure_ascii=False)
+    assert faith["score"] == 1.0 and faith["judged"] == 1
+    assert "4201**********4519" in bodies and "420106196603074519" not in bodies
