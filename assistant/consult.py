@@ -132,7 +132,7 @@ class ConsultAnswerer:
                     answer = Answer(f"{answer.text}\n\n{footer}", answer.citations)
                 return answer
         groups = self.kb.term_groups(question)
-        idf = self.kb.idf_function()
+        idf = self.kb.term_weight_function(question)
         return sentence_answer(hits, groups, idf)
 
     def _guide_for(self, question: str, hits: Sequence[Hit], topic: str | None) -> str | None:

@@ -30,7 +30,22 @@ from connectors.store import CaseRepository, ConsentRequired
 from connectors.types import FlowState, FlowStep, Handoff
 
 log = logging.getLogger(__name__)
+_QUESTION = re.compile(r"[?？吗]|什么|哪些|哪里|怎么|如何|多久|多少|几个|啥")
 _CASE_NO = re.compile(r"HB\d{8}-[A-Z0-9]{4}", re.IGNORECASE)
+# A masked value (138****5678, 4201**********1234, z***@x.cn) and the words that introduce it carry no
+# topic: left in a search query they only dilute relevance, so a question with a phone number in it
+# would be declined where the same question without it is answered.
+_MASKED = re.compile(
+    r"(我的|本人)?(手机号码?|电话号码?|手机|电话|身份证号码?|身份证号|卡号|银行卡号?|邮箱)?(是|为|:|：)?\s*[\w.@+-]*\*{2,}[\w.@+-]*"
+)
+
+
+def search_text(masked: str) -> str:
+    """The masked question without masked values, for retrieval only (the audit keeps the masked text)."""
+    stripped = _MASKED.sub(" ", masked)
+    return re.sub(r"^[\s，,。；;]+|\s{2,}", " ", stripped).strip() or masked
+
+
 _VERIFY = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 
 
@@ -176,6 +191,13 @@ class Assistant:
                     yield e
                 return
         decision = await self._route(text, state)
+        if (
+            decision.intent is Intent.CONSULT
+            and not decision.workflow_id
+            and self.router.has_transact_cue(text)
+            and not _QUESTION.search(text)  # "…要办什么手续？" asks; "帮我办一下出生的手续" acts
+        ):
+            decision = await self._transact_by_search(text, decision)
         t.intent, t.confidence = decision.intent, decision.confidence
         if decision.intent is Intent.CHITCHAT:
             t.answer = self.prompts.reply(decision.reply or "greeting")
@@ -183,6 +205,16 @@ class Assistant:
             t.answer = self.prompts.reply("refuse_sensitive")
         elif decision.intent is Intent.HUMAN:
             options = self.handoffs.available(["caseworker", "ticket_12345"]) if self.handoffs else []
+            named = (
+                pick_option(text, options)
+                if text.strip() in ("窗口帮办", "帮办", "12345", "12345工单")
+                else None
+            )
+            if named:  # "窗口帮办" said outright: do it, don't offer it first
+                await self._do_handoff(t, state, named)
+                async for e in self._emit_all(t):
+                    yield e
+                return
             t.answer = self.prompts.reply("human_offer")
             state.data["handoff_options"] = options
             state.data.setdefault("handoff_workflow", None)
@@ -233,6 +265,15 @@ class Assistant:
             decision.intent, decision.confidence, decision.workflow_id or rules.workflow_id, "llm"
         )
 
+    async def _transact_by_search(self, text: str, decision: RouteDecision) -> RouteDecision:
+        """'帮我办一下出生的手续': a do-it request naming no known item goes to the guide that search
+        ranks first, if that guide has a guided flow and the evidence is good enough."""
+        result = await self.consult.search(search_text(text))
+        top = result.hits[0].chunk if result.hits else None
+        if result.has_evidence and top is not None and self._has_flow(top.doc_id):
+            return RouteDecision(Intent.TRANSACT, 0.7, top.doc_id, "transact cue + top guide")
+        return decision
+
     async def _condense(self, text: str, state: SessionState) -> str:
         items = self.consult.items
         cues = self.router.followup_cues()
@@ -258,7 +299,7 @@ class Assistant:
         self, t: _Turn, state: SessionState, decision: RouteDecision
     ) -> AsyncIterator[TurnEvent]:
         t0 = time.perf_counter()
-        t.standalone = await self._condense(t.question, state)
+        t.standalone = await self._condense(search_text(t.question), state)
         t.timings["condense"] = (time.perf_counter() - t0) * 1000
         if not self.router.is_domain(t.standalone) and not decision.workflow_id:
             probe = await self.consult.search(t.standalone)
@@ -281,6 +322,8 @@ class Assistant:
         t.notices += out.notices
         if out.result is not None:
             t.retrieved = [h.chunk.chunk_id for h in out.result.hits]
+            # Guide fields quoted through the structured lookup were retrieved too: record them.
+            t.retrieved += [c.chunk_id for c in out.citations if c.chunk_id not in t.retrieved]
             t.has_evidence = out.result.has_evidence
             t.top_relevance = max((h.relevance for h in out.result.hits), default=0.0)
             t.timings.update({f"search_{k}": v for k, v in out.result.timings_ms.items() if k == "total"})

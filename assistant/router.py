@@ -32,6 +32,9 @@ class RuleRouter:
     def _has(self, key: str, text: str) -> bool:
         return any(c.lower() in text for c in self._cues.get(key, []))
 
+    def has_transact_cue(self, text: str) -> bool:
+        return self._has("transact", text.lower())
+
     def item_ids(self) -> list[str]:
         return self._items.ids()
 

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from retrieval.config import RetrievalSettings
 from retrieval.embedders.factory import build_embedder
+from retrieval.embedders.hashing import HashingEmbedder
 from retrieval.knowledge_base import KnowledgeBase
 from retrieval.registry import DocumentRegistry
 from retrieval.rerankers.base import Reranker
@@ -37,6 +38,16 @@ def build_reranker(cfg: RetrievalSettings) -> Reranker | None:
 
 def build_knowledge_base(cfg: RetrievalSettings, data_dir: Path, engine: Engine) -> KnowledgeBase:
     embedder = build_embedder(cfg)
+    if isinstance(embedder, HashingEmbedder):
+        # The fallback's vectors repeat the lexical signal: rank and threshold by lexical evidence.
+        log.info(
+            "hashing embedder: dense weight %s, relevance threshold %s",
+            cfg.hashing_dense_weight,
+            cfg.hashing_min_relevance,
+        )
+        cfg = cfg.model_copy(
+            update={"dense_weight": cfg.hashing_dense_weight, "min_relevance": cfg.hashing_min_relevance}
+        )
     vectors = ChromaVectorStore(
         embedder.identity, path=None if cfg.chroma_url else data_dir / "chroma", url=cfg.chroma_url
     )

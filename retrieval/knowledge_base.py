@@ -353,7 +353,7 @@ class KnowledgeBase:
                 kept.append((chunk, score))
         t4 = time.perf_counter()
         groups = self.term_groups(query)
-        idf = self.idf_function()
+        idf = self.term_weight_function(query)
         if self.reranker is not None and kept:
             head = kept[: self.cfg.rerank_top_n]
             scores = self.reranker.score(expanded, [c.text for c, _ in head])
@@ -449,6 +449,22 @@ class KnowledgeBase:
                 found.add(doc_id)
                 q = q.replace(term, " ")
         return found
+
+    def term_weight_function(self, query: str) -> Callable[[str], float]:
+        """Term weights for relevance: idf² from the KB; a word the KB has never seen gets the highest
+        weight only when it names something (a noun: 护照, 游艇). An unseen verb, adverb, time word or
+        idiom (交些, 明年, 一天到晚) is how someone asks, so it weighs a quarter."""
+        base = self.idf_function()
+        if self._bm25 is None:
+            return base
+        bm25 = self._bm25
+        nouns = self.tokenizer.nounlike(query)
+
+        def weight(term: str) -> float:
+            w = base(term)
+            return w if bm25.seen(term) or term in nouns else w * self.cfg.unseen_nonnoun_factor
+
+        return weight
 
     def idf_function(self) -> Callable[[str], float]:
         """The term weighting used for relevance (and by extractive answers to pick sentences)."""

@@ -139,8 +139,15 @@ class OpenAICompatChatModel:
 
     def _sdk(self) -> openai.AsyncOpenAI:
         if self._client is None:
+            # Our own plain pool: the SDK's default wrapper closes a garbage-collected client by
+            # scheduling aclose() on whatever event loop is running then, which breaks when the
+            # connections belong to another loop (tests, worker threads). We close it in aclose().
             self._client = openai.AsyncOpenAI(
-                base_url=self._base_url, api_key=self._api_key, timeout=self._timeout, max_retries=0
+                base_url=self._base_url,
+                api_key=self._api_key,
+                timeout=self._timeout,
+                max_retries=0,
+                http_client=openai.DefaultAsyncHttpxClient(timeout=self._timeout),
             )
         return self._client
 

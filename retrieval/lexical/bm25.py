@@ -74,6 +74,9 @@ class BM25Index:
         df = self._df.get(token, 0)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
+    def seen(self, token: str) -> bool:
+        return token in self._df
+
     def specificity(self, token: str) -> float:
         """idf squared: coverage weighted this way is decided by the rare, specific words of a question
         (护照, 算力贷), not by the generic ones every passage shares (办理, 材料)."""

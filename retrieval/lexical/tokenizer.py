@@ -11,6 +11,7 @@ import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import jieba
 
@@ -39,6 +40,7 @@ class ChineseTokenizer:
         stopwords: Path = DEFAULT_STOPWORDS,
     ) -> None:
         self._stop = load_stopwords(stopwords)
+        self._pos: Any = None
         self._jieba = jieba.Tokenizer()
         self._jieba.tmp_dir = tempfile.gettempdir()
         self._jieba.initialize()
@@ -70,6 +72,19 @@ class ChineseTokenizer:
             if tok and tok not in self._stop and _TOKEN_OK.search(tok) and tok not in out:
                 out.append(tok)
         return out
+
+    def nounlike(self, text: str) -> set[str]:
+        """The words of ``text`` that jieba tags as nouns, names, English or numbers: the words that
+        carry a topic (护照, 游艇, 12345), as opposed to verbs, adverbs, time words and idioms."""
+        if self._pos is None:
+            from jieba.posseg import POSTokenizer
+
+            self._pos = POSTokenizer(self._jieba)
+        return {
+            w.word.lower()
+            for w in self._pos.lcut(text.lower(), HMM=False)
+            if w.flag.startswith(("n", "vn", "eng", "j")) or (w.flag == "m" and w.word.isdigit())
+        }
 
     def tokenize_many(self, texts: Iterable[str]) -> list[list[str]]:
         return [self.tokenize(t) for t in texts]

@@ -16,7 +16,10 @@ pytestmark = pytest.mark.integration
 GUIDES = load_guides(SAMPLE_KB_DIR / "guides")
 # Answers that differ from the driver's defaults, where the default would (correctly) end the flow as
 # ineligible or pick a branch with no conditional material to check.
-OVERRIDES: dict[str, dict[str, str]] = {"house_transfer_utilities": {"restricted": "否"}}
+OVERRIDES: dict[str, dict[str, str]] = {
+    "house_transfer_utilities": {"restricted": "否"},
+    "company_deregistration": {"outstanding_debts": "没有欠债，都清了"},
+}
 
 
 @pytest.fixture(scope="module")

@@ -209,3 +209,24 @@ def test_data_dir_can_move(tmp_path: Path):
     shutil.rmtree(tmp_path / "data" / "lexical")
     kb2 = make_kb(tmp_path / "data", url)
     assert top_docs(kb2, "出生医学证明")[0] == "birth"
+
+
+def test_optional_reranker_reorders_and_calibrates(tmp_path: Path):
+    """A reranker (cross-encoder in production; a deterministic fake here) decides the final order."""
+    from retrieval.rerankers.fake import OverlapReranker
+
+    kb = make_kb(tmp_path / "data", f"sqlite:///{tmp_path / 'kb.sqlite3'}")
+    kb.ingest_paths([SAMPLE_KB_DIR / "guides"])
+    plain = kb.search("退休公积金提取", k=5)
+    kb.reranker = OverlapReranker()
+    reranked = kb.search("退休公积金提取", k=5)
+    expected = sorted(
+        (h.chunk.chunk_id for h in plain.hits),
+        key=lambda cid: (
+            -OverlapReranker().score("退休公积金提取", [kb.registry.fetch_live_chunks([cid])[cid][0].text])[0]
+        ),
+    )
+    assert reranked.hits[0].chunk.doc_id == "retirement"
+    assert reranked.hits[0].chunk.chunk_id == expected[0]
+    assert all(0.0 <= h.relevance <= 1.0 for h in reranked.hits)
+    assert kb.stats()["reranker"] == "fake-overlap"

@@ -63,7 +63,7 @@ SCRIPTS: dict[str, tuple[list[str], set[str], set[str]]] = {
     "disability_services": (["智力残疾", "否", "是", "孝感市孝南区"], {"法定监护人证明"}, set()),
     "social_security_card": (["补办", "不是", "十堰"], {"居民身份证", "本人近期照片"}, set()),
     "company_deregistration": (
-        ["简易注销", "是", "没有", "黄石市下陆区"],
+        ["简易注销", "没有欠债，都清了", "没有", "黄石市下陆区"],
         {"全体投资人承诺书"},
         {"清算报告、股东会决议等清算文件"},
     ),
@@ -268,11 +268,11 @@ def test_shipped_eligibility_rules() -> None:
 def test_ineligible_then_correction_resumes_the_flow() -> None:
     engine = shipped_engine()
     state, step = drive(engine, "company_deregistration", ["简易注销"])
-    state, step = engine.advance(state, "没有清偿完")
+    state, step = engine.advance(state, "还有一笔货款没结清")
     assert step.kind == "ineligible"
     state, step = engine.advance(state, "改成普通注销")
     assert state.is_active and state.answers["mode"] == "general"
-    assert "debts_cleared" not in state.answers and step.slot == "customs"
+    assert "outstanding_debts" not in state.answers and step.slot == "customs"
 
 
 def test_state_round_trips_through_json() -> None:
