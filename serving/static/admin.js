@@ -13,21 +13,7 @@
   const LEVELS = ['非常满意', '满意', '基本满意', '不满意', '非常不满意'];
   let docs = [];
 
-  function toast(text) {
-    const t = $('toast');
-    t.textContent = text;
-    t.classList.add('show');
-    clearTimeout(toast.timer);
-    toast.timer = setTimeout(() => t.classList.remove('show'), 3500);
-  }
-
-  function failed(e) {
-    if (e instanceof ApiError && e.status === 401) {
-      root.location.replace('/login?next=/admin');
-      return;
-    }
-    toast(e.message || '操作失败');
-  }
+  const { toast, failed } = root.GC.staffFeedback('/admin');
 
   // --- documents --------------------------------------------------------------------------------
   async function loadDocs() {

@@ -205,6 +205,25 @@
     }
   }
 
+  /** Staff pages: a toast for outcomes, and an error handler that sends a logged-out user to login. */
+  function staffFeedback(nextPath) {
+    function toast(text) {
+      const t = document.getElementById('toast');
+      t.textContent = text;
+      t.classList.add('show');
+      clearTimeout(toast.timer);
+      toast.timer = setTimeout(() => t.classList.remove('show'), 3500);
+    }
+    function failed(e) {
+      if (e instanceof ApiError && e.status === 401) {
+        root.location.replace(`/login?next=${encodeURIComponent(nextPath)}`);
+        return;
+      }
+      toast(e.message || '操作失败');
+    }
+    return { toast, failed };
+  }
+
   async function logout() {
     try {
       await api('/api/auth/logout', { method: 'POST', staff: true });
@@ -214,6 +233,6 @@
     }
   }
 
-  root.GC = { ApiError, api, readSSE, h, append, clear, fmtTime, confirmDialog, requireStaff, logout,
+  root.GC = { ApiError, api, readSSE, h, append, clear, fmtTime, confirmDialog, requireStaff, staffFeedback, logout,
     CSRF_KEY, friendlyMessage };
 })(window);

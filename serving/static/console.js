@@ -12,21 +12,7 @@
   let current = null;
   let me = null;
 
-  function toast(text) {
-    const t = $('toast');
-    t.textContent = text;
-    t.classList.add('show');
-    clearTimeout(toast.timer);
-    toast.timer = setTimeout(() => t.classList.remove('show'), 3500);
-  }
-
-  function failed(e) {
-    if (e instanceof ApiError && e.status === 401) {
-      root.location.replace('/login?next=/console');
-      return;
-    }
-    toast(e.message || '操作失败');
-  }
+  const { toast, failed } = root.GC.staffFeedback('/console');
 
   // --- queue ------------------------------------------------------------------------------------
   async function loadQueue() {
