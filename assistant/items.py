@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 _SUFFIX = re.compile(r"[“\"「]?一件事[”\"」]?|（[^）]*）|\([^)]*\)")
 
@@ -12,6 +13,19 @@ _SUFFIX = re.compile(r"[“\"「]?一件事[”\"」]?|（[^）]*）|\([^)]*\)")
 def core_name(name: str) -> str:
     """'新生儿出生“一件事”' -> '新生儿出生'; '教育入学“一件事”(义务教育入学)' -> '教育入学'."""
     return _SUFFIX.sub("", name).strip("“”\"' ")
+
+
+class GuideLike(Protocol):
+    """What the matcher needs of a service guide."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def aliases(self) -> Sequence[str]: ...
 
 
 @dataclass(frozen=True)
@@ -32,7 +46,7 @@ class ItemMatcher:
     @classmethod
     def from_guides(
         cls,
-        guides: Iterable[object],
+        guides: Iterable[GuideLike],
         synonyms: dict[str, str] | None = None,
         keywords: dict[str, list[str]] | None = None,
     ) -> ItemMatcher:
@@ -40,7 +54,7 @@ class ItemMatcher:
         keywords are extra terms per item (the workflow catalog's)."""
         entries = []
         for g in guides:
-            gid, name, aliases = g.id, g.name, list(g.aliases)  # type: ignore[attr-defined]
+            gid, name, aliases = g.id, g.name, list(g.aliases)
             core = core_name(name)
             terms = {core, name, *aliases, *(keywords or {}).get(gid, [])}
             for colloquial, official in (synonyms or {}).items():

@@ -186,7 +186,7 @@ def build_services(
         from assistant.llm.dict_messages import DictMessagesModel
         from connectors.slots import LLMSlotExtractor
 
-        extractor = LLMSlotExtractor(DictMessagesModel(model))  # type: ignore[arg-type]
+        extractor = LLMSlotExtractor(DictMessagesModel(model))
     consult = ConsultAnswerer(
         kb, prompts, items, model, temperature=settings.llm.temperature, max_tokens=settings.llm.max_tokens
     )
