@@ -17,6 +17,7 @@ from assistant.answerers.extractive import SECTION_TO_FIELD, Answer, guide_answe
 from assistant.answerers.llm import build_messages
 from assistant.items import ItemMatcher, core_name
 from assistant.llm.base import ChatModel, LLMUnavailable
+from assistant.llm.budget import fit_messages
 from assistant.memory.base import Turn
 from assistant.prompt_store import PromptStore
 from assistant.types import Citation, Mode
@@ -50,6 +51,7 @@ class ConsultAnswerer:
         temperature: float = 0.1,
         max_tokens: int = 768,
         history_chars: int = 2000,
+        context_chars: int = 12000,
         k: int = 5,
     ) -> None:
         self.kb = kb
@@ -59,6 +61,7 @@ class ConsultAnswerer:
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.history_chars = history_chars
+        self.context_chars = context_chars
         self.k = k
 
     async def search(self, question: str, filters: SearchFilters | None = None) -> SearchResult:
@@ -94,7 +97,10 @@ class ConsultAnswerer:
     ) -> AsyncIterator[str]:
         assert self.llm is not None
         system = self.prompts.template("answer_system").text
-        messages = build_messages(system, hits, history, question, history_chars=self.history_chars)
+        hits = fit_passages(hits, self.context_chars // 2)
+        built = build_messages(system, hits, history, question, history_chars=self.history_chars)
+        # The whole request stays within the model's context: oldest history goes first.
+        messages = list(fit_messages(built, self.context_chars))
         pieces: list[str] = []
         async for token in self.llm.stream(
             messages, temperature=self.temperature, max_tokens=self.max_tokens
@@ -148,3 +154,16 @@ class ConsultAnswerer:
             if sum(1 for h in hits[:3] if h.chunk.doc_id == top.doc_id) >= 2:
                 return top.doc_id
         return None
+
+
+def fit_passages(hits: Sequence[Hit], max_chars: int) -> list[Hit]:
+    """The best-ranked passages that fit ``max_chars`` (always at least the first one)."""
+    kept: list[Hit] = []
+    used = 0
+    for hit in hits:
+        size = len(hit.chunk.text)
+        if kept and used + size > max_chars:
+            break
+        kept.append(hit)
+        used += size
+    return kept

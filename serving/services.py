@@ -188,7 +188,13 @@ def build_services(
 
         extractor = LLMSlotExtractor(DictMessagesModel(model))
     consult = ConsultAnswerer(
-        kb, prompts, items, model, temperature=settings.llm.temperature, max_tokens=settings.llm.max_tokens
+        kb,
+        prompts,
+        items,
+        model,
+        temperature=settings.llm.temperature,
+        max_tokens=settings.llm.max_tokens,
+        context_chars=settings.llm.context_chars,
     )
     assistant = Assistant(
         guard=Guard.from_directory(settings.max_question_chars),

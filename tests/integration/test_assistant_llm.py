@@ -207,3 +207,18 @@ async def test_real_client_5xx_and_timeouts_fall_back_to_extractive(kb_dir, llm_
 def test_answer_prompt_forbids_own_knowledge():
     text = PromptStore().template("answer_system").text
     assert "只依据" in text and re.search(r"不得.*编造", text)
+
+
+@pytest.mark.anyio
+async def test_request_stays_within_the_context_budget(kb_dir):
+    """Long conversations lose their oldest turns, never the instructions, passages or question."""
+    llm = ScriptedChatModel(responder("联办本身不收费 [1]。"))
+    services = services_with(kb_dir, llm)
+    services.assistant.consult.context_chars = 3000
+    services.assistant.consult.history_chars = 100_000
+    for i in range(8):
+        await services.assistant.turn("budget-1", f"出生一件事收费吗？第{i}次问，" + "补充说明" * 40)
+    last = [c for c in llm.calls if c.streamed][-1]
+    assert sum(len(m.content) for m in last.messages) <= 3000
+    assert last.messages[0].role == "system" and last.messages[1].content.startswith("参考资料")
+    assert "第7次问" in last.messages[-1].content
