@@ -45,3 +45,22 @@ def build_tiny_sentence_transformer(out_dir: Path, texts: Iterable[str], *, dim:
     model_dir = out_dir / "st"
     SentenceTransformer(modules=[transformer, pooling], device="cpu").save(str(model_dir))
     return model_dir
+
+
+def build_tiny_cross_encoder(out_dir: Path, texts: Iterable[str], *, dim: int = 32) -> Path:
+    """A tiny random cross-encoder folder (BERT sequence classifier, one logit) for the reranker path."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    build_tiny_sentence_transformer(out_dir / "base", texts, dim=dim)  # trains the WordPiece vocab we reuse
+    vocab = (out_dir / "base" / "hf" / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    model_dir = out_dir / "cross"
+    model_dir.mkdir(parents=True, exist_ok=True)
+    BertTokenizerFast(vocab_file=str(out_dir / "base" / "hf" / "vocab.txt")).save_pretrained(str(model_dir))
+    config = BertConfig(
+        vocab_size=len(vocab), hidden_size=dim, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=dim * 2, max_position_embeddings=512, num_labels=1,
+    )  # fmt: skip
+    torch.manual_seed(1)
+    BertForSequenceClassification(config).save_pretrained(str(model_dir))
+    return model_dir

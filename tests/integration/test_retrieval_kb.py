@@ -230,3 +230,20 @@ def test_optional_reranker_reorders_and_calibrates(tmp_path: Path):
     assert reranked.hits[0].chunk.chunk_id == expected[0]
     assert all(0.0 <= h.relevance <= 1.0 for h in reranked.hits)
     assert kb.stats()["reranker"] == "fake-overlap"
+
+
+def test_real_cross_encoder_loads_from_a_local_folder(tmp_path: Path):
+    """The production reranker class loads a model folder offline and scores every candidate."""
+    from retrieval.factory import build_reranker
+    from tests.tiny_model import build_tiny_cross_encoder
+
+    folder = build_tiny_cross_encoder(
+        tmp_path / "ce", ["新生儿出生一件事需要父母身份证", "退休一件事公积金提取"] * 30
+    )
+    reranker = build_reranker(RetrievalSettings(reranker_model=str(folder)))
+    assert reranker is not None and reranker.identity.startswith("cross-encoder")
+    scores = reranker.score("退休公积金", ["退休一件事公积金提取", "新生儿出生一件事"])
+    assert len(scores) == 2 and all(isinstance(s, float) for s in scores)
+    assert (
+        build_reranker(RetrievalSettings(reranker_model=str(tmp_path / "missing"))) is None
+    )  # falls back, no crash
