@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 import anyio
 
 from assistant.answerers.citations import check_citations, declines
-from assistant.answerers.extractive import SECTION_TO_FIELD, Answer, guide_answer, sentence_answer
+from assistant.answerers.extractive import (
+    SECTION_TO_FIELD,
+    Answer,
+    faq_entries,
+    guide_answer,
+    sentence_answer,
+)
 from assistant.answerers.llm import build_messages
 from assistant.items import ItemMatcher, core_name
 from assistant.llm.base import ChatModel, LLMUnavailable
@@ -23,7 +29,8 @@ from assistant.prompt_store import PromptStore
 from assistant.types import Citation, Mode
 from retrieval.guide_fields import asked_fields
 from retrieval.knowledge_base import KnowledgeBase
-from retrieval.types import Hit, SearchFilters, SearchResult
+from retrieval.relevance import term_coverage
+from retrieval.types import Chunk, Hit, SearchFilters, SearchResult
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +69,9 @@ class ConsultAnswerer:
         self.max_tokens = max_tokens
         self.history_chars = history_chars
         self.context_chars = context_chars
+        # A FAQ entry is quoted first when it covers this share of the question's topic words.
+        self.faq_min_coverage = 0.75
+        self.faq_margin = 0.15
         self.k = k
 
     async def search(self, question: str, filters: SearchFilters | None = None) -> SearchResult:
@@ -131,7 +141,10 @@ class ConsultAnswerer:
                     for h in hits[:3]
                     if h.chunk.doc_id == guide_id and h.relevance >= self.kb.cfg.min_relevance
                 ]
-                answer = guide_answer(chunks[0].title, chunks, question, core_name(chunks[0].title), found)
+                faq = self._best_faq(question, chunks)
+                answer = guide_answer(
+                    chunks[0].title, chunks, question, core_name(chunks[0].title), found, faq
+                )
                 if chunks[0].metadata.get("sample"):
                     # Sample data must say so to the reader, on every answer quoting it.
                     footer = self.prompts.reply("unverified_footer")
@@ -140,6 +153,34 @@ class ConsultAnswerer:
         groups = self.kb.term_groups(question)
         idf = self.kb.term_weight_function(question)
         return sentence_answer(hits, groups, idf)
+
+    def _best_faq(self, question: str, chunks: Sequence[Chunk]) -> tuple[Chunk, str] | None:
+        """The guide's FAQ entry that answers the question, when one clearly does.
+
+        It must cover the question's topic words well, ask the same kind of thing (a 多久 question is
+        not answered by a 带什么 entry), and beat the runner-up clearly; otherwise the caller shows the
+        asked fields (or the whole FAQ section), not a guess at one entry.
+        """
+        groups = self.kb.term_groups(question)
+        weight = self.kb.term_weight_function(question)
+        asked = set(asked_fields(question))
+        scored: list[tuple[float, Chunk, str]] = []
+        for chunk in chunks:
+            if SECTION_TO_FIELD.get(chunk.section) != "faq":
+                continue
+            for entry in faq_entries(chunk):
+                entry_question = entry.split("答：", 1)[0]
+                if asked and not asked & set(asked_fields(entry_question)):
+                    continue  # it answers another kind of question (when vs. what to bring)
+                # The guide's own name and aliases are context of every entry (as in search).
+                context = f"{chunk.title} {chunk.metadata.get('aliases', '')} {entry_question}"
+                scored.append((term_coverage(groups, context, weight), chunk, entry))
+        scored.sort(key=lambda s: -s[0])
+        if not scored or scored[0][0] < self.faq_min_coverage:
+            return None
+        if len(scored) > 1 and scored[0][0] - scored[1][0] < self.faq_margin:
+            return None
+        return scored[0][1], scored[0][2]
 
     def _guide_for(self, question: str, hits: Sequence[Hit], topic: str | None) -> str | None:
         """The guide to quote: named in the question, else the topic, else a guide that tops the hits."""

@@ -37,13 +37,25 @@ def _cite(n: int, chunk: Chunk) -> Citation:
     return Citation(n, chunk.doc_id, chunk.title, chunk.section, chunk.chunk_id, body[:120])
 
 
+def faq_entries(chunk: Chunk) -> list[str]:
+    """The 问/答 pairs of a guide's FAQ chunk, each as its verbatim text."""
+    body = strip_prefix(chunk.text)
+    return [f"问：{part.strip()}" for part in body.split("问：") if part.strip()]
+
+
 def guide_answer(
-    title: str, chunks: Sequence[Chunk], question: str, item_name: str, found: Sequence[str] = ()
+    title: str,
+    chunks: Sequence[Chunk],
+    question: str,
+    item_name: str,
+    found: Sequence[str] = (),
+    faq: tuple[Chunk, str] | None = None,
 ) -> Answer:
     """Renders the asked fields of one guide verbatim.
 
     With no field cue in the question, the fields search found for it (``found``, e.g. a FAQ entry)
-    are shown; with neither, the guide's overview and what else can be asked.
+    are shown; with neither, the guide's overview and what else can be asked. A FAQ entry that answers
+    the question itself (``faq``: its chunk and the one 问/答 pair) comes first.
     """
     by_field: dict[str, list[Chunk]] = {}
     for c in chunks:
@@ -58,6 +70,11 @@ def guide_answer(
         wanted = [f for f in OVERVIEW_FIELDS if f in by_field]
     parts: list[str] = [f"根据《{title}》办事指南："]
     citations: list[Citation] = []
+    if faq is not None:
+        citations.append(_cite(1, faq[0]))
+        parts.append(f"【常见问题】[1]\n{faq[1]}")
+        wanted = [f for f in wanted if f != "faq"]
+        overview = False
     for field in wanted:
         for chunk in by_field[field]:
             n = len(citations) + 1

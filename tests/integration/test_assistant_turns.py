@@ -241,3 +241,12 @@ async def test_a_failing_handoff_channel_degrades_to_a_clear_reply(services):
         services.assistant.handoffs = original
     assert r.answer == REPLIES.reply("handoff_failed") and "12345" in r.answer
     assert r.handoff is None
+
+
+@pytest.mark.anyio
+async def test_a_faq_entry_that_answers_the_question_comes_first(services):
+    r = await ask(services, "人走了以后户口得在多长时间里注销掉")
+    assert r.answer.index("【常见问题】") < r.answer.index("一个月以内")
+    assert r.citations[0].section == "常见问题" and r.citations[0].doc_id == "after_death"
+    materials = await ask(services, "生孩子上户口要带什么材料")  # a FAQ about *when* must not lead
+    assert "【常见问题】" not in materials.answer and materials.citations[0].section == "申请材料"

@@ -211,7 +211,7 @@ def test_benchmark_runs_end_to_end_and_finds_the_gold_articles(tmp_path):
     assert report["ingestion"]["chunks_per_s"] > 0
     assert report["ingestion"]["cpu_seconds"] > 0 and report["ingestion"]["chunks_per_cpu_s"] > 0
     assert all(report["index_bytes"][k] > 0 for k in ("chroma", "lexical", "sqlite", "baseline"))
-    assert set(report["search"]) == {"lexical", "dense", "hybrid", "baseline"}
+    assert set(report["search"]) == {"default", "lexical", "dense", "hybrid", "baseline"}
     for mode in ("lexical", "hybrid", "baseline"):
         assert report["search"][mode]["quality"]["hit_at_5"] >= 5 / 6, mode
     assert report["search"]["hybrid"]["latency"]["queries"] == 60
