@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, Protocol
+from typing import Any
 
 from assistant.items import ItemMatcher
 from assistant.types import Intent, RouteDecision
@@ -62,10 +62,6 @@ class RuleRouter:
         if item and _DO_ITEM.match(bare):
             return RouteDecision(Intent.TRANSACT, 0.75, item, "bare 'do <item>' command")
         return RouteDecision(Intent.CONSULT, 0.6 if item else 0.5, item, "default consult")
-
-
-class JSONChatModel(Protocol):
-    async def complete(self, messages: Any, **kwargs: Any) -> str: ...
 
 
 ROUTE_SCHEMA: dict[str, Any] = {

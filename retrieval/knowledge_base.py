@@ -198,14 +198,6 @@ class KnowledgeBase:
             self.rebuild_lexical()
         return report
 
-    def ingest_document(self, doc: LoadedDocument) -> str:
-        """Ingests one loaded document and refreshes the lexical index; returns the outcome."""
-        report = self.ingest_documents([doc])
-        for outcome in ("added", "replaced", "unchanged"):
-            if getattr(report, outcome):
-                return outcome
-        return "failed"
-
     def _ingest_batch(self, docs: list[LoadedDocument], report: IngestReport) -> list[str]:
         """Stages every new version (SQL + Chroma), then publishes them all in one transaction."""
         # A batch may name one document twice (a file and its copy): the last one wins.

@@ -8,7 +8,6 @@ the middle of a replace leaves the old version searchable and the half-written o
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -145,12 +144,6 @@ class DocumentRegistry:
     def all_documents(self) -> list[DocumentRecord]:
         with Session(self._engine) as s:
             return [_record(r) for r in s.scalars(select(DocumentRow).order_by(DocumentRow.doc_id))]
-
-    def live_versions(self) -> dict[str, tuple[int, str]]:
-        """doc id -> (live version, status), for filtering hits."""
-        with Session(self._engine) as s:
-            rows = s.execute(select(DocumentRow.doc_id, DocumentRow.version, DocumentRow.status))
-            return {d: (v, st) for d, v, st in rows}
 
     # --- chunks ----------------------------------------------------------------------------
     def write_chunks(self, chunks: Sequence[Chunk], tokens: Sequence[list[str]]) -> None:
@@ -341,11 +334,6 @@ class DocumentRegistry:
             s.add(KBMetaRow(key="kb_version", value="1"))
         else:
             row.value = str(int(row.value) + 1)
-
-    def get_meta(self, key: str) -> Any:
-        with Session(self._engine) as s:
-            row = s.get(KBMetaRow, key)
-            return json.loads(row.value) if row else None
 
 
 def new_record(

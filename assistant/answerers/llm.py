@@ -3,10 +3,10 @@ the conversation; streamed; checked for citations afterwards."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 from assistant.answerers.extractive import strip_prefix
-from assistant.llm.base import ChatMessage, ChatModel
+from assistant.llm.base import ChatMessage
 from assistant.memory.base import Turn
 from retrieval.types import Hit
 
@@ -38,10 +38,3 @@ def build_messages(
     messages += reversed(recent)
     messages.append(ChatMessage("user", question))
     return messages
-
-
-async def stream_answer(
-    model: ChatModel, messages: list[ChatMessage], *, temperature: float, max_tokens: int
-) -> AsyncIterator[str]:
-    async for token in model.stream(messages, temperature=temperature, max_tokens=max_tokens):
-        yield token

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -75,9 +75,6 @@ class SessionState:
     @property
     def is_empty(self) -> bool:
         return not self.history and self.topic is None and self.flow is None and not self.data
-
-    def with_history(self, history: tuple[Turn, ...]) -> SessionState:
-        return replace(self, history=history)
 
     def fields_json(self) -> dict[str, str]:
         """The non-history fields, each as a JSON string (the Redis hash layout)."""

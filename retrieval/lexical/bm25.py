@@ -125,6 +125,3 @@ class BM25Index:
         chunk_ids = list(meta["chunk_ids"])
         model = bm25s.BM25.load(str(directory), mmap=False, show_progress=False) if chunk_ids else None
         return cls(model, chunk_ids, int(meta["kb_version"]))
-
-    def size_on_disk(self, directory: Path) -> int:
-        return sum(f.stat().st_size for f in directory.glob("*") if f.is_file())

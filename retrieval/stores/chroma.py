@@ -94,6 +94,3 @@ class ChromaVectorStore:
 
     def count(self) -> int:
         return int(self._col.count())
-
-    def all_ids(self) -> list[str]:
-        return list(self._col.get(include=[])["ids"])
