@@ -79,10 +79,17 @@ class ConsultAnswerer:
         return await anyio.to_thread.run_sync(lambda: self.kb.search(question, k=self.k, filters=filters))
 
     async def answer(
-        self, question: str, history: Sequence[Turn], out: ConsultOutcome, topic: str | None = None
+        self,
+        question: str,
+        history: Sequence[Turn],
+        out: ConsultOutcome,
+        topic: str | None = None,
+        result: SearchResult | None = None,
     ) -> AsyncIterator[str]:
-        """Yields answer text pieces; ``out`` holds the final answer, citations and mode afterwards."""
-        result = await self.search(question)
+        """Yields answer text pieces; ``out`` holds the final answer, citations and mode afterwards.
+
+        ``result`` is a search the caller already ran for this question (not repeated)."""
+        result = result if result is not None else await self.search(question)
         out.result = result
         if not result.has_evidence:
             out.answer, out.mode = self.prompts.reply("no_evidence"), Mode.FIXED

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,6 +26,16 @@ class GuideLike(Protocol):
 
     @property
     def aliases(self) -> Sequence[str]: ...
+
+
+class WorkflowLike(Protocol):
+    """What the matcher needs of a workflow: the guide it runs and the words that name it."""
+
+    @property
+    def guide_id(self) -> str: ...
+
+    @property
+    def keywords(self) -> Sequence[str]: ...
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,14 @@ class ItemMatcher:
                     terms.add(colloquial)
             entries.append(ItemEntry(gid, name, tuple(sorted(terms))))
         return cls(entries)
+
+    @classmethod
+    def from_catalog(
+        cls, guides: Mapping[str, GuideLike], workflows: Iterable[WorkflowLike], synonyms: dict[str, str]
+    ) -> ItemMatcher:
+        """The product's matcher: guide names and aliases, colloquial synonyms, workflow keywords."""
+        keywords = {wf.guide_id: list(wf.keywords) for wf in workflows}
+        return cls.from_guides(guides.values(), synonyms, keywords)
 
     def name(self, item_id: str) -> str:
         return self._entries[item_id].name

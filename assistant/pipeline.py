@@ -25,12 +25,12 @@ from assistant.prompt_store import PromptStore
 from assistant.router import ROUTE_SCHEMA, RuleRouter, parse_route_json
 from assistant.types import Citation, Intent, Mode, RouteDecision, TurnResult
 from connectors.flow import FlowEngine
+from connectors.parsers import is_question
 from connectors.slots import LLMSlotExtractor
 from connectors.store import CaseRepository, ConsentRequired
 from connectors.types import FlowState, FlowStep, Handoff
 
 log = logging.getLogger(__name__)
-_QUESTION = re.compile(r"[?？吗]|什么|哪些|哪里|怎么|如何|多久|多少|几个|啥")
 _CASE_NO = re.compile(r"HB\d{8}-[A-Z0-9]{4}", re.IGNORECASE)
 # A masked value (138****5678, 4201**********1234, z***@x.cn) and the words that introduce it carry no
 # topic: left in a search query they only dilute relevance, so a question with a phone number in it
@@ -195,7 +195,7 @@ class Assistant:
             decision.intent is Intent.CONSULT
             and not decision.workflow_id
             and self.router.has_transact_cue(text)
-            and not _QUESTION.search(text)  # "…要办什么手续？" asks; "帮我办一下出生的手续" acts
+            and not is_question(text)  # "…要办什么手续？" asks; "帮我办一下出生的手续" acts
         ):
             decision = await self._transact_by_search(text, decision)
         t.intent, t.confidence = decision.intent, decision.confidence
@@ -301,6 +301,7 @@ class Assistant:
         t0 = time.perf_counter()
         t.standalone = await self._condense(search_text(t.question), state)
         t.timings["condense"] = (time.perf_counter() - t0) * 1000
+        probe = None
         if not self.router.is_domain(t.standalone) and not decision.workflow_id:
             probe = await self.consult.search(t.standalone)
             if not probe.has_evidence:
@@ -315,7 +316,7 @@ class Assistant:
         out = ConsultOutcome()
         t1 = time.perf_counter()
         history = [h for h in state.history if h.role in ("user", "assistant")]
-        async for piece in self.consult.answer(t.standalone, history, out, topic=state.topic):
+        async for piece in self.consult.answer(t.standalone, history, out, topic=state.topic, result=probe):
             yield TurnEvent("token", {"text": piece})
         t.timings["answer"] = (time.perf_counter() - t1) * 1000
         t.answer, t.citations, t.mode, t.model = out.answer, out.citations, out.mode, out.model

@@ -9,11 +9,12 @@ from typing import Any
 
 from assistant.items import ItemMatcher
 from assistant.types import Intent, RouteDecision
+from connectors.parsers import is_question
 
 log = logging.getLogger(__name__)
 _PUNCT = re.compile(r"[\s，。！？,.!?~～、；;：:…“”\"'（）()]+")
 # "办理新生儿出生一件事" / "申请退休" — a bare command naming an item, with no question word.
-_DO_ITEM = re.compile(r"^(我)?(要|想)?(办理|办|申请)(一下)?[^吗呢什么哪怎如多]{2,20}$")
+_DO_ITEM = re.compile(r"^(我)?(要|想)?(办理|办|申请)(一下)?.{2,20}$")
 
 
 class RuleRouter:
@@ -59,7 +60,7 @@ class RuleRouter:
             return RouteDecision(Intent.HUMAN, 0.85, item, "human cue")
         if item and self._has("transact", t):
             return RouteDecision(Intent.TRANSACT, 0.9, item, "transact cue + item")
-        if item and _DO_ITEM.match(bare):
+        if item and _DO_ITEM.match(bare) and not is_question(text):
             return RouteDecision(Intent.TRANSACT, 0.75, item, "bare 'do <item>' command")
         return RouteDecision(Intent.CONSULT, 0.6 if item else 0.5, item, "default consult")
 

@@ -83,21 +83,6 @@ class FlowEngine:
     def guide(self, workflow_id: str) -> ServiceGuide:
         return self._guides[self.workflow(workflow_id).guide_id]
 
-    def identify(self, text: str) -> str | None:
-        """The workflow a message names (by name, keyword or guide alias); None if none or a tie."""
-        t = compact(text)
-        scores: dict[str, tuple[int, int]] = {}
-        for wf in self._catalog.values():
-            names = {wf.name.split("“")[0], *wf.keywords, *self._guides[wf.guide_id].aliases}
-            hits = [len(k) for k in (compact(n) for n in names) if len(k) >= 2 and k in t]
-            if hits:
-                scores[wf.id] = (max(hits), sum(hits))  # longest match, then total matched length
-        if not scores:
-            return None
-        best = max(scores.values())
-        winners = [wid for wid, s in scores.items() if s == best]
-        return winners[0] if len(winners) == 1 else None
-
     # ------------------------------------------------------------------ turns
 
     def start(

@@ -153,9 +153,7 @@ def build_services(
     guides = load_guides(SAMPLE_KB_DIR / "guides")
     catalog = load_catalog(None, guides)
     flows = FlowEngine(catalog, guides)
-    items = ItemMatcher.from_guides(
-        guides.values(), kb.synonyms.variants, {wf.guide_id: list(wf.keywords) for wf in catalog.values()}
-    )
+    items = ItemMatcher.from_catalog(guides, catalog.values(), kb.synonyms.variants)
     secret = settings.auth.secret_key.get_secret_value()
     create_case_tables(engine)
     cases = CaseRepository(engine, fernet_key(settings.auth.data_key.get_secret_value(), secret))

@@ -294,22 +294,6 @@ def test_prefill_skips_known_answers_and_ignores_bad_ones() -> None:
     assert step.slot == "huji"
 
 
-@pytest.mark.parametrize(
-    ("text", "wid"),
-    [
-        ("我想给宝宝上户口", "birth"),
-        ("开饭店要办什么手续", "open_restaurant"),
-        ("公司不开了怎么注销", "company_deregistration"),
-        ("个体户转公司怎么办", "individual_to_company"),
-        ("补办社保卡", "social_security_card"),
-        ("退伍回来要办哪些手续", "veteran_services"),
-        ("你好", None),
-    ],
-)
-def test_identify(text: str, wid: str | None) -> None:
-    assert shipped_engine().identify(text) == wid
-
-
 def test_unknown_workflow_and_missing_guide() -> None:
     with pytest.raises(UnknownWorkflow):
         small_engine().start("nope")
