@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from connectors.handoff.base import HandoffConnector
-from connectors.types import ContactInfo, Handoff, HandoffRequest
+from connectors.types import AppealType, ContactInfo, Handoff, HandoffRequest
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class HandoffService:
         checklist: Any = None,
         summary: str = "",
         content: str = "",
-        appeal_type: str = "求助",
+        appeal_type: AppealType = "求助",
         contact: ContactInfo | None = None,
         consent: bool = False,
         priority: int = 1,
@@ -78,7 +78,7 @@ class HandoffService:
             checklist=checklist,
             summary=summary,
             content=content,
-            appeal_type=appeal_type,  # type: ignore[arg-type]
+            appeal_type=appeal_type,
             contact=contact,
             consent=consent,
             priority=priority,

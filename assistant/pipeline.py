@@ -28,7 +28,7 @@ from connectors.flow import FlowEngine
 from connectors.parsers import is_question
 from connectors.slots import LLMSlotExtractor
 from connectors.store import CaseRepository, ConsentRequired
-from connectors.types import FlowState, FlowStep, Handoff
+from connectors.types import AppealType, FlowState, FlowStep, Handoff
 
 log = logging.getLogger(__name__)
 _CASE_NO = re.compile(r"HB\d{8}-[A-Z0-9]{4}", re.IGNORECASE)
@@ -462,7 +462,7 @@ class Assistant:
             t.answer = self.prompts.reply("complaint_offer")
             state.data["handoff_options"] = ["ticket_12345"]
             return
-        appeal = "举报" if "举报" in t.question else "投诉"
+        appeal: AppealType = "举报" if "举报" in t.question else "投诉"
         try:
             handoff = await self.handoffs.submit(
                 "ticket_12345", session_id=t.session_id, content=t.question, appeal_type=appeal,

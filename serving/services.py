@@ -61,7 +61,6 @@ class Services:
     cases: CaseRepository
     audit: AuditLog
     llm: ChatModel | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
     # The 一件事 service guides by id (the API's item catalog shows their audience).
     guides: dict[str, ServiceGuide] = field(default_factory=dict)
 
