@@ -13,10 +13,7 @@ import re
 
 from cryptography.fernet import Fernet
 
-_PHONE = re.compile(r"^1[3-9]\d{9}$")
-_ID18 = re.compile(r"^\d{17}[\dX]$")
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
+from connectors.checksums import id_check_ok, mobile_ok
 
 
 def _compact(value: str) -> str:
@@ -28,17 +25,14 @@ def normalise_phone(value: str) -> str:
     digits = _compact(value)
     if digits.startswith("+86"):
         digits = digits[3:]
-    if not _PHONE.match(digits):
+    if not mobile_ok(digits):
         raise ValueError("not a mainland mobile phone number")
     return digits
 
 
 def id_checksum_ok(number: str) -> bool:
-    """GB 11643 check digit of an 18-character resident ID number."""
-    if not _ID18.match(number):
-        return False
-    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS, strict=True))
-    return _ID_CHECK[total % 11] == number[17]
+    """GB 11643 check digit of an 18-character resident ID number (see ``connectors.checksums``)."""
+    return id_check_ok(number)
 
 
 def normalise_id_number(value: str) -> str:

@@ -11,16 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
+from connectors.checksums import id_check_char, luhn_check_digit
 
-
-def id_check_char(first17: str) -> str:
-    """The GB 11643 check character for the first 17 digits of a resident ID number."""
-    if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
-        raise ValueError("need exactly 17 ASCII digits")
-    total = sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True))
-    return _ID_CHECK[total % 11]
+__all__ = ["compact", "id_check_char", "luhn_check_digit", "make_card_number", "make_id_number"]
 
 
 def make_id_number(region: str, birth: dt.date, sequence: int) -> str:
@@ -31,22 +24,6 @@ def make_id_number(region: str, birth: dt.date, sequence: int) -> str:
         raise ValueError("sequence must be 0..999")
     first17 = f"{region}{birth:%Y%m%d}{sequence:03d}"
     return first17 + id_check_char(first17)
-
-
-def luhn_check_digit(partial: str) -> str:
-    """The digit that makes ``partial + digit`` pass the Luhn check."""
-    if not partial.isascii() or not partial.isdigit():
-        raise ValueError("digits only")
-    total = 0
-    # Walking from the right, the digits of ``partial`` sit at odd positions once the check digit is added.
-    for i, c in enumerate(reversed(partial)):
-        d = int(c)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return str((10 - total % 10) % 10)
 
 
 def make_card_number(prefix: str, length: int, body_seed: int) -> str:

@@ -1,0 +1,98 @@
+"""Folding text for PII detection, keeping a map back to the original characters (pure).
+
+Citizens (and people testing the system) write numbers in many ways that a plain regex misses: full-width
+digits, circled ``①②③`` and mathematical-bold ``𝟏𝟐𝟑`` digits, digits of other scripts, zero-width and
+other invisible format characters (U+200B, U+200D, U+2060, U+00AD, U+FEFF) between the digits, newlines
+and runs of spaces between digit groups. ``fold`` rewrites a text so that all of those become plain
+ASCII digits, spaces and ``-``; detection runs on the folded copy and masking replaces the matching
+*original* characters, found through the offset map.
+
+Per original character:
+
+- whitespace of any kind (newline, tab, ideographic space, NBSP …) becomes one space;
+- format characters (Unicode category Cf), combining marks (Mn, Me: variation selectors, keycaps) and
+  control characters are dropped;
+- everything else is NFKC-normalised (full width, circled, mathematical and super/subscript forms), and
+  then any decimal digit of any script, and any other character with a digit value (dingbat ``❶``),
+  becomes its ASCII digit; dash variants become ``-``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_DASHES = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\ufe58\ufe63\uff0d")
+_DROP = frozenset({"Cf", "Mn", "Me", "Cc", "Co", "Cs"})
+_ASCII_FAST = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_ASCII_SPACE = str.maketrans({c: " " for c in "\t\n\r\x0b\x0c"})
+_CACHE: dict[str, str] = {}
+_CACHE_MAX = 50_000
+
+
+def fold_char(ch: str) -> str:
+    """The folded form of one character: ``""``, one or several characters (``⑩`` -> ``10``)."""
+    cached = _CACHE.get(ch)
+    if cached is not None:
+        return cached
+    if ch.isspace():
+        out = " "
+    elif unicodedata.category(ch) in _DROP:
+        out = ""
+    else:
+        parts = []
+        for c in unicodedata.normalize("NFKC", ch):
+            if c.isspace():
+                parts.append(" ")
+                continue
+            value = unicodedata.decimal(c, None)
+            if value is None and unicodedata.category(c) == "No":
+                digit = unicodedata.digit(c, None)
+                value = digit if digit is not None and digit < 10 else None
+            if value is not None:
+                parts.append(str(value))
+            elif c in _DASHES:
+                parts.append("-")
+            elif unicodedata.category(c) not in _DROP:
+                parts.append(c)
+        out = "".join(parts)
+    if len(_CACHE) < _CACHE_MAX:
+        _CACHE[ch] = out
+    return out
+
+
+@dataclass(frozen=True)
+class Folded:
+    """A folded text and, for each of its characters, the index of the original character it came from.
+
+    ``src`` is empty when folding kept every offset (plain ASCII text without control characters).
+    """
+
+    text: str
+    src: tuple[int, ...] = ()
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original span covering folded ``[start, end)`` (whole original characters, dropped
+        invisible characters inside the span included)."""
+        if not self.src:
+            return start, end
+        return self.src[start], self.src[end - 1] + 1
+
+
+def fold(text: str) -> Folded:
+    """Fold ``text`` for detection (see the module docstring); never raises for any string."""
+    if text.isascii() and not _ASCII_FAST.search(text):
+        return Folded(text.translate(_ASCII_SPACE))
+    parts: list[str] = []
+    src: list[int] = []
+    for i, ch in enumerate(text):
+        if ch.isascii() and " " <= ch <= "~":
+            parts.append(ch)
+            src.append(i)
+            continue
+        out = fold_char(ch)
+        if out:
+            parts.append(out)
+            src.extend([i] * len(out))
+    return Folded("".join(parts), tuple(src))
