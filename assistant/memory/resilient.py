@@ -16,14 +16,19 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TypeVar
 
 from assistant.memory.base import SessionState, SessionStore, SessionStoreUnavailable, Turn
+from connectors.resilience import CircuitBreaker, with_fallback
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+_FAILURES = (SessionStoreUnavailable,)
 
 
 class ResilientSessionStore:
     """Primary store with an automatic fallback; ``degraded`` is True while the fallback serves.
+
+    A circuit breaker that opens on the first failure (``connectors.resilience``) decides which store
+    answers.
 
     Args:
         primary: normally ``RedisSessionStore``.
@@ -43,40 +48,19 @@ class ResilientSessionStore:
     ) -> None:
         self._primary = primary
         self._fallback = fallback
-        self._retry_after_s = retry_after_s
-        self._clock = clock
-        self._degraded = False
-        self._retry_at = 0.0
+        self._breaker = CircuitBreaker(
+            failure_threshold=1, reset_timeout_s=retry_after_s, clock=clock, name="session store"
+        )
 
     @property
     def degraded(self) -> bool:
         """True while sessions are kept by the fallback (tell the citizen memory may be short)."""
-        return self._degraded
-
-    def _primary_due(self) -> bool:
-        return not self._degraded or self._clock() >= self._retry_at
-
-    def _degrade(self, exc: Exception) -> None:
-        if not self._degraded:
-            log.warning("session store unavailable, using the in-process fallback: %s", exc)
-        self._degraded = True
-        self._retry_at = self._clock() + self._retry_after_s
-
-    def _recovered(self) -> None:
-        if self._degraded:
-            log.warning("session store reachable again, leaving the fallback")
-        self._degraded = False
+        return self._breaker.degraded
 
     async def _call(self, op: Callable[[SessionStore], Awaitable[T]]) -> T:
-        if self._primary_due():
-            try:
-                result = await op(self._primary)
-            except SessionStoreUnavailable as exc:
-                self._degrade(exc)
-            else:
-                self._recovered()
-                return result
-        return await op(self._fallback)
+        return await with_fallback(
+            self._breaker, lambda: op(self._primary), lambda: op(self._fallback), failures=_FAILURES
+        )
 
     async def load(self, session_id: str) -> SessionState:
         return await self._call(lambda s: s.load(session_id))
@@ -94,13 +78,18 @@ class ResilientSessionStore:
     async def lock(self, session_id: str) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             locked = False
-            if self._primary_due():
+            if self._breaker.allow():
                 try:
                     await stack.enter_async_context(self._primary.lock(session_id))
-                    locked = True
-                    self._recovered()
                 except SessionStoreUnavailable as exc:
-                    self._degrade(exc)
+                    log.debug("session lock on the primary store failed: %s", exc)
+                    self._breaker.record_failure()
+                except BaseException:
+                    self._breaker.release()
+                    raise
+                else:
+                    locked = True
+                    self._breaker.record_success()
             if not locked:
                 await stack.enter_async_context(self._fallback.lock(session_id))
             yield

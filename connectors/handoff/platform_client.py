@@ -27,7 +27,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from connectors.handoff import codes, signing
-from connectors.handoff.breaker import CircuitBreaker
+from connectors.resilience import CircuitBreaker
 from connectors.types import ContactInfo, Scalar
 
 API = "/api/v1"

@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine
 
 from connectors.handoff import signing
-from connectors.handoff.breaker import CircuitBreaker
+from connectors.resilience import CircuitBreaker
 from connectors.handoff.platform import PlatformConnector
 from connectors.handoff.platform_client import (
     PlatformAuthError,

@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet
 
 from connectors.handoff import codes, signing
 from connectors.handoff.base import HandoffConnector
-from connectors.handoff.breaker import CircuitBreaker, CircuitOpen
+from connectors.resilience import CircuitBreaker, CircuitOpen
 from connectors.handoff.deeplink import DeepLinkConnector, TokenExpired, TokenInvalid, qr_svg
 from connectors.handoff.fake import FakeHandoffConnector
 from connectors.handoff.platform_client import idempotency_key
