@@ -6,6 +6,7 @@ that raw ID and phone numbers never reach these tables.
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -50,7 +51,8 @@ class FeedbackRow(AssistantBase):
     __tablename__ = "feedback"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    turn_id: Mapped[str] = mapped_column(String(36), index=True)
+    # Unique on new databases (one rating per turn); older ones are kept to one by ``rate`` itself.
+    turn_id: Mapped[str] = mapped_column(String(36), index=True, unique=True)
     session_id: Mapped[str] = mapped_column(String(64))
     stars: Mapped[int] = mapped_column(Integer)
     level: Mapped[str] = mapped_column(String(16))
@@ -84,6 +86,10 @@ class UnknownTurn(LookupError):
     pass
 
 
+class AuditWriteFailed(RuntimeError):
+    """A turn's audit record could not be written: the turn is an error, never a silent loss."""
+
+
 class AuditLog:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -102,27 +108,37 @@ class AuditLog:
                 q = q.where(AuditRow.session_id == session_id)
             return [_row_json(r) for r in s.scalars(q)]
 
-    def rate(self, turn_id: str, stars: int, comment_masked: str = "") -> dict[str, Any]:
-        """Records 好差评 for a turn; 不满意/非常不满意 opens a follow-up for staff (实名差评回访)."""
+    def rate(self, turn_id: str, stars: int, comment_masked: str = "", *, session_id: str) -> dict[str, Any]:
+        """Records 好差评 for a turn of ``session_id``; 不满意/非常不满意 opens a follow-up for staff.
+
+        One rating per turn: rating again changes it (and its follow-up) instead of adding another.
+        A turn of another session is ``UnknownTurn``, exactly like a turn that does not exist.
+        """
         if stars not in RATING_LEVELS:
             raise ValueError("stars must be 1..5")
         with Session(self._engine) as s, s.begin():
-            turn = s.get(AuditRow, turn_id)
-            if turn is None:
+            # The row lock serialises two ratings of one turn (PostgreSQL; SQLite serialises writes).
+            turn = s.get(AuditRow, turn_id, with_for_update=True)
+            if turn is None or not hmac.compare_digest(turn.session_id.encode(), session_id.encode()):
                 raise UnknownTurn(turn_id)
-            row = FeedbackRow(
-                id=str(uuid.uuid4()),
-                turn_id=turn_id,
-                session_id=turn.session_id,
-                stars=stars,
-                level=RATING_LEVELS[stars],
-                comment_masked=comment_masked,
-                needs_followup=stars <= 2,
-                followup_done=False,
-                created_at=datetime.now(UTC),
+            row = s.scalar(
+                select(FeedbackRow).where(FeedbackRow.turn_id == turn_id).order_by(FeedbackRow.created_at)
             )
-            s.add(row)
-            return {"id": row.id, "level": row.level, "needs_followup": row.needs_followup}
+            changed = row is not None
+            if row is None:
+                row = FeedbackRow(
+                    id=str(uuid.uuid4()), turn_id=turn_id, session_id=turn.session_id, followup_done=False
+                )
+                s.add(row)
+            row.stars, row.level, row.comment_masked = stars, RATING_LEVELS[stars], comment_masked
+            row.needs_followup = stars <= 2
+            row.created_at = datetime.now(UTC)
+            return {
+                "id": row.id,
+                "level": row.level,
+                "needs_followup": row.needs_followup,
+                "changed": changed,
+            }
 
     def followups(self) -> list[dict[str, Any]]:
         with Session(self._engine) as s:

@@ -13,7 +13,7 @@ from typing import Any
 
 import anyio
 
-from assistant.audit import AuditEntry, AuditLog
+from assistant.audit import AuditEntry, AuditLog, AuditWriteFailed
 from assistant.condense import condense_by_topic, needs_context
 from assistant.consult import ConsultAnswerer, ConsultOutcome
 from assistant.events import TurnEvent
@@ -542,8 +542,9 @@ class Assistant:
         )  # fmt: skip
         try:
             await anyio.to_thread.run_sync(self.audit.record, entry)
-        except Exception:
+        except Exception as exc:  # a turn without its audit record is an error, not a silent loss
             log.exception("writing the audit record for turn %s failed", t.turn_id)
+            raise AuditWriteFailed(t.turn_id) from exc
 
 
 def _label(kind: str) -> str:

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.fernet import Fernet
@@ -32,7 +32,10 @@ from connectors.types import (
 )
 
 _CASE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O/1/I: read aloud over the phone
+# Wrong verification codes a case accepts per window; then it refuses lookups until the window ends.
+# Never a permanent lock: the citizen's right code works again after at most one window.
 MAX_VERIFY_FAILURES = 10
+VERIFY_WINDOW = timedelta(minutes=15)
 
 
 class ConsentRequired(PermissionError):
@@ -45,6 +48,18 @@ class CaseNotFound(LookupError):
 
 class CaseStateError(ValueError):
     """The requested transition is not allowed from the case's current status."""
+
+
+class CaseNotAssigned(PermissionError):
+    """Only the caseworker who took the case (or an admin) may reply to or close it."""
+
+
+class VerifyThrottled(PermissionError):
+    """Too many wrong verification codes for this case in the current window."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"too many wrong codes; retry in {retry_after_s} s")
+        self.retry_after_s = retry_after_s
 
 
 class ConnectorsBase(DeclarativeBase):
@@ -73,6 +88,8 @@ class CaseRow(ConnectorsBase):
     id_number_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     verify_code_hash: Mapped[str] = mapped_column(String(64))
     verify_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # When the current window of wrong codes began (None: no wrong code counted).
+    verify_window_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     external_ref: Mapped[str] = mapped_column(String(64), default="")
     # The citizen's chat session, so a caseworker's reply can be delivered into that conversation.
     session_id: Mapped[str] = mapped_column(String(64), default="", index=True)
@@ -276,22 +293,36 @@ class CaseRepository:
             s.flush()
             return _to_case(row)
 
-    def add_message(self, case_no: str, role: AuthorRole, text: str) -> CaseMessage:
-        """Append to the case record; a caseworker's message marks the case as replied."""
+    @staticmethod
+    def _check_actor(row: CaseRow, actor: str | None) -> None:
+        """``actor`` (a caseworker's username) must be the one who took the case; None is an admin."""
+        if actor is not None and row.assigned_to != actor:
+            holder = f"taken by {row.assigned_to}" if row.assigned_to else "not taken yet"
+            raise CaseNotAssigned(f"{row.case_no} is {holder}")
+
+    def add_message(
+        self, case_no: str, role: AuthorRole, text: str, *, actor: str | None = None
+    ) -> CaseMessage:
+        """Append to the case record; a caseworker's message marks the case as replied.
+
+        ``actor`` (the replying caseworker) must have taken the case; None skips the check (admins,
+        the citizen's own messages)."""
         now = self._clock()
         with Session(self._engine) as s, s.begin():
             row = self._row(s, case_no)
             if row.status == "closed":
                 raise CaseStateError(f"{case_no} is closed")
+            self._check_actor(row, actor)
             s.add(CaseMessageRow(case_id=row.id, role=role, text=text, created_at=now))
             if role == "caseworker":
                 row.status = "replied"
             row.updated_at = now
         return CaseMessage(case_no=case_no, role=role, text=text, created_at=now)
 
-    def close(self, case_no: str) -> Case:
+    def close(self, case_no: str, *, actor: str | None = None) -> Case:
         with Session(self._engine) as s, s.begin():
             row = self._row(s, case_no)
+            self._check_actor(row, actor)
             row.status = "closed"
             row.updated_at = self._clock()
             s.flush()
@@ -300,10 +331,23 @@ class CaseRepository:
     # -------------------------------------------------------------- citizen access
 
     def lookup_status(self, case_no: str, verify_code: str) -> CaseStatusView | None:
-        """Status for a citizen holding the case number and code; None for any mismatch.
+        """Status for a citizen holding the case number and code; None for any mismatch, and while the
+        case refuses lookups after too many wrong codes (see ``check_status``)."""
+        try:
+            return self.check_status(case_no, verify_code)
+        except VerifyThrottled:
+            return None
 
-        The comparison is constant-time, and a case locks after ``MAX_VERIFY_FAILURES`` wrong codes.
+    def check_status(self, case_no: str, verify_code: str) -> CaseStatusView | None:
+        """Like ``lookup_status``, but says when the case is throttled.
+
+        The comparison is constant-time. ``MAX_VERIFY_FAILURES`` wrong codes within ``VERIFY_WINDOW``
+        make the case refuse every lookup (the right code too) until that window ends.
+
+        Raises:
+            VerifyThrottled: the case is in a throttled window (with the seconds left).
         """
+        now = self._clock()
         with Session(self._engine) as s, s.begin():
             row = s.scalar(select(CaseRow).where(CaseRow.case_no == case_no.strip().upper()))
             expected = row.verify_code_hash if row else self._code_hash("-", "-")
@@ -311,8 +355,15 @@ class CaseRepository:
             ok = hmac.compare_digest(expected, given)
             if row is None:
                 return None
-            if not ok or row.verify_failures >= MAX_VERIFY_FAILURES:
-                row.verify_failures += 0 if ok else 1
+            start = _utc(row.verify_window_start) if row.verify_window_start else None
+            if start is None or now - start >= VERIFY_WINDOW:  # (a lock from before windows too)
+                row.verify_failures, row.verify_window_start, start = 0, None, None
+            if start is not None and row.verify_failures >= MAX_VERIFY_FAILURES:
+                left = (start + VERIFY_WINDOW - now).total_seconds()
+                raise VerifyThrottled(max(1, int(left + 0.999)))
+            if not ok:
+                row.verify_failures += 1
+                row.verify_window_start = start or now
                 return None
             last = s.scalar(
                 select(CaseMessageRow.text)

@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from serving.context import build_context, close_context
 from serving.errors import install_error_handlers
-from serving.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from serving.middleware import BodyLimitMiddleware, NulRejectMiddleware, RequestContextMiddleware
 from serving.obs import Metrics
 from serving.routes import all_routers
 from serving.routes.pages import STATIC_DIR
@@ -85,6 +85,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         return upload_limit if path == UPLOAD_PATH else api.max_body_bytes
 
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
+    app.add_middleware(NulRejectMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.state.metrics = metrics
     return app

@@ -80,6 +80,19 @@ async def current_credential(request: Request, ctx: Ctx) -> Credential:
 CurrentCredential = Annotated[Credential, Depends(current_credential)]
 
 
+async def optional_bearer(request: Request, ctx: Ctx) -> Credential | None:
+    """The caller's bearer token or API key when it resolves; None otherwise (anonymous callers, and
+    OpenAI SDK clients that send a placeholder key, are served as anonymous). Cookies are not read."""
+    raw, from_cookie = presented_secret(request, ctx)
+    if not raw or from_cookie:
+        return None
+    cred: Credential | None = await anyio.to_thread.run_sync(ctx.users.resolve, raw, ("token", "apikey"))
+    return cred
+
+
+OptionalBearer = Annotated[Credential | None, Depends(optional_bearer)]
+
+
 def require_role(role: Role) -> Callable[[Credential], Awaitable[StaffUser]]:
     """A dependency admitting ``role`` (and admins, who may do everything)."""
 

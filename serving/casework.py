@@ -11,11 +11,12 @@ from typing import Any
 import anyio
 
 from assistant.consult import ConsultOutcome
-from connectors.store import CaseNotFound, CaseStateError
+from connectors.store import CaseNotAssigned, CaseNotFound, CaseStateError
 from connectors.types import Case, CaseMessage, CaseStatus
 from serving import messages
 from serving.errors import ApiError
 from serving.services import Services
+from serving.users import StaffUser
 
 CASE_STATUSES: tuple[CaseStatus, ...] = ("open", "taken", "replied", "closed")
 
@@ -30,6 +31,15 @@ def _not_found() -> ApiError:
 
 def _state(exc: CaseStateError) -> ApiError:
     return ApiError(409, "case_state", messages.CASE_STATE.format(detail=str(exc)))
+
+
+def _not_assignee(exc: CaseNotAssigned) -> ApiError:
+    return ApiError(403, "not_assignee", messages.NOT_ASSIGNEE.format(detail=str(exc)))
+
+
+def _actor(user: StaffUser) -> str | None:
+    """Whose assignment a reply or close must match: the caseworker's own; admins may act on any case."""
+    return None if user.role == "admin" else user.username
 
 
 def last_citizen_question(
@@ -99,11 +109,13 @@ class CaseDesk:
             raise _state(exc) from None
         return case.to_public()
 
-    async def close(self, case_no: str) -> dict[str, Any]:
+    async def close(self, case_no: str, user: StaffUser) -> dict[str, Any]:
         try:
-            case = await anyio.to_thread.run_sync(self._cases.close, case_no)
+            case = await anyio.to_thread.run_sync(lambda: self._cases.close(case_no, actor=_actor(user)))
         except CaseNotFound:
             raise _not_found() from None
+        except CaseNotAssigned as exc:
+            raise _not_assignee(exc) from None
         return case.to_public()
 
     async def draft(self, case_no: str) -> dict[str, Any]:
@@ -127,13 +139,18 @@ class CaseDesk:
             "question": question,
         }
 
-    async def reply(self, case_no: str, text: str) -> dict[str, Any]:
-        """Stores the reply on the case and delivers it into the citizen's chat."""
+    async def reply(self, case_no: str, text: str, user: StaffUser) -> dict[str, Any]:
+        """Stores the reply on the case and delivers it into the citizen's chat. Only the caseworker
+        who took the case (or an admin) may reply."""
         case = await self._get(case_no)
         try:
-            message = await anyio.to_thread.run_sync(self._cases.add_message, case_no, "caseworker", text)
+            message = await anyio.to_thread.run_sync(
+                lambda: self._cases.add_message(case_no, "caseworker", text, actor=_actor(user))
+            )
         except CaseStateError as exc:
             raise _state(exc) from None
+        except CaseNotAssigned as exc:
+            raise _not_assignee(exc) from None
         delivered = False
         if case.session_id:
             await self._services.assistant.deliver_reply(case.session_id, text, case_no)

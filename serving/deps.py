@@ -1,4 +1,5 @@
-"""FastAPI dependencies as ``Annotated`` aliases: the app context, client identity, rate limits."""
+"""FastAPI dependencies as ``Annotated`` aliases: the app context, client identity, rate limits, and
+failure throttles (wrong case codes, failed logins) that count failures only and expire."""
 
 from __future__ import annotations
 
@@ -37,6 +38,22 @@ async def enforce_limit(ctx: AppContext, scope: str, key: str, limit: int) -> No
         raise ApiError(
             429, "rate_limited", messages.RATE_LIMITED.format(seconds=seconds), {"Retry-After": str(seconds)}
         )
+
+
+async def throttled_for(ctx: AppContext, scope: str, key: str, limit: int) -> int | None:
+    """Seconds until ``key`` may try again when it already has ``limit`` failures in the current
+    window; None while it is under the limit. Failures are counted by ``count_failure``."""
+    decision = await ctx.limiter.peek(f"{scope}:{key}", limit)
+    if decision.allowed:
+        return None
+    ctx.metrics.rate_limited.labels(scope).inc()
+    return decision.retry_after_s
+
+
+async def count_failure(ctx: AppContext, scope: str, key: str, limit: int, window_s: int) -> None:
+    """One more failure for ``key``; the window (and with it any refusal) ends ``window_s`` after the
+    first failure, so a throttle never becomes a permanent lock."""
+    await ctx.limiter.hit(f"{scope}:{key}", limit, window_s)
 
 
 async def limit_ip(request: Request, ctx: Ctx) -> None:

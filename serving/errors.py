@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from assistant.audit import AuditWriteFailed
 from serving import messages
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,11 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
     return error_response(status, _STATUS_CODES.get(status, "error"), message, dict(exc.headers or {}))
 
 
+async def _audit_failed(_: Request, exc: Exception) -> JSONResponse:
+    log.error("turn refused: its audit record could not be written (%s)", exc)
+    return error_response(503, "audit_failed", messages.AUDIT_FAILED)
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
     return error_response(500, "internal", messages.INTERNAL)
@@ -94,4 +100,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(AuditWriteFailed, _audit_failed)
     app.add_exception_handler(Exception, _unexpected)

@@ -48,6 +48,10 @@ class RateLimiter(Protocol):
         """Count one request against ``key``; allowed while the window's count is within ``limit``."""
         ...
 
+    async def peek(self, key: str, limit: int) -> RateDecision:
+        """The decision the *next* hit would get if it were counted, without counting it."""
+        ...
+
     async def health(self) -> str:
         """ "ok", "down" or "not_configured" (for /readyz)."""
         ...
@@ -76,6 +80,14 @@ class InProcessRateLimiter:
                 self._windows = {k: v for k, v in self._windows.items() if v[0] > now}
         return decide(count, limit, (end - now) * 1000)
 
+    async def peek(self, key: str, limit: int) -> RateDecision:
+        now = self._clock()
+        with self._lock:
+            end, count = self._windows.get(key, (0.0, 0))
+        if now >= end:
+            return decide(1, limit, 0)
+        return decide(count + 1, limit, (end - now) * 1000)
+
     async def health(self) -> str:
         return "not_configured"
 
@@ -98,6 +110,11 @@ class RedisRateLimiter:
     async def hit(self, key: str, limit: int, window_s: int) -> RateDecision:
         count, ttl_ms = await self._script(keys=[self._prefix + key], args=[window_s * 1000])
         return decide(int(count), limit, float(ttl_ms))
+
+    async def peek(self, key: str, limit: int) -> RateDecision:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            count, ttl_ms = await pipe.get(self._prefix + key).pttl(self._prefix + key).execute()
+        return decide(int(count or 0) + 1, limit, max(float(ttl_ms), 0.0))
 
     async def health(self) -> str:
         try:
@@ -148,6 +165,14 @@ class ResilientRateLimiter:
             log.warning("rate limiter: Redis is back")
             self._down_until = None
         return decision
+
+    async def peek(self, key: str, limit: int) -> RateDecision:
+        if self._down_until is not None and self._clock() < self._down_until:
+            return await self._fallback.peek(key, limit)
+        try:
+            return await self._primary.peek(key, limit)
+        except Exception:  # counted as down by the next hit; answer from the fallback meanwhile
+            return await self._fallback.peek(key, limit)
 
     async def health(self) -> str:
         return await self._primary.health()

@@ -21,6 +21,14 @@ CONSENT_REQUIRED = (
 )
 CASE_NOT_FOUND = "工单不存在或查询码错误 / no such case, or wrong verification code"
 CASE_STATE = "工单当前状态不允许此操作：{detail} / the case's status does not allow this"
+NOT_ASSIGNEE = (
+    "只有接单的工作人员（或管理员）可以回复或办结此工单，请先接单：{detail} / "
+    "only the caseworker who took this case (or an admin) may do this"
+)
+CASE_THROTTLED = (
+    "查询验证码错误次数过多，请 {minutes} 分钟后再试 / too many wrong codes; retry in {minutes} min"
+)
+LOGIN_BACKOFF = "该账号登录失败次数过多，请 {seconds} 秒后再试 / too many failed logins for this account"
 UNKNOWN_TURN = "找不到这条回答，无法评价 / unknown turn_id"
 RATING_REQUIRED = "请给出 1–5 星（stars）或评价等级（level）/ give stars 1..5 or a level"
 DOC_NOT_FOUND = "文档不存在 / no such document"
@@ -30,6 +38,8 @@ EVAL_MISSING = "还没有评测报告 / no evaluation report yet"
 QUEUE_DOWN = "后台任务队列暂不可用，请稍后再试 / the job queue is unavailable"
 INTERNAL = "服务器内部错误，请稍后再试 / internal error"
 STREAM_FAILED = "回答生成失败，请稍后再试 / the answer could not be generated"
+NUL_IN_REQUEST = "请求地址中含有非法字符（NUL）/ the request path or query contains a NUL character"
+AUDIT_FAILED = "本轮对话未能记录，请稍后重试 / the turn could not be recorded; please try again"
 NO_USER_MESSAGE = "messages 中没有用户消息 / no user message in messages"
 
 JOB_INTERRUPTED = "服务重启，任务被中断，请重新上传 / interrupted by a restart; upload again"

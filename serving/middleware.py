@@ -1,5 +1,5 @@
-"""Pure-ASGI middleware (streaming-safe): request id + access log + metrics + security headers, and
-request body limits that answer 413 before a large body is read."""
+"""Pure-ASGI middleware (streaming-safe): request id + access log + metrics + security headers,
+request body limits that answer 413 before a large body is read, and 400 for a NUL in a path or query."""
 
 from __future__ import annotations
 
@@ -146,3 +146,31 @@ async def _send_413(send: Send, message: str) -> None:
         }
     )  # fmt: skip
     await send({"type": "http.response.body", "body": body})
+
+
+class NulRejectMiddleware:
+    """400 for a NUL byte in the path or query string (raw or percent-encoded).
+
+    Path ids (case numbers, document and job ids) and query values go to SQL as they are, and
+    PostgreSQL refuses NUL in text: refusing it here keeps every such route from answering 500.
+    JSON bodies are cleaned by the request models (``serving.schemas.without_nul``).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _has_nul(scope):
+            body = json.dumps(
+                {"error": {"code": "bad_request", "message": messages.NUL_IN_REQUEST}}, ensure_ascii=False
+            ).encode()
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 400, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+def _has_nul(scope: Scope) -> bool:
+    raw = bytes(scope.get("raw_path") or b"") + b"?" + bytes(scope.get("query_string") or b"")
+    return "\x00" in scope.get("path", "") or b"\x00" in raw or b"%00" in raw

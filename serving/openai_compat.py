@@ -1,8 +1,11 @@
 """The OpenAI-compatible surface: ``/v1/models`` and ``/v1/chat/completions`` over the assistant.
 
 The last user message is the question; the conversation itself lives in govchat's session memory,
-kept by ``metadata.session`` (the signed token govchat returns) or by the ``user`` field. Responses
-carry an extension object ``govchat`` (citations, intent, mode, workflow, handoff, session).
+kept by ``metadata.session`` (the signed token govchat returns). The ``user`` field names a session
+only for an authenticated caller (an API key or staff bearer token), and only within that caller's
+own namespace: a client-chosen string never reaches another caller's session, and an anonymous
+caller's ``user`` is ignored (each such request without ``metadata.session`` starts a fresh session).
+Responses carry an extension object ``govchat`` (citations, intent, mode, workflow, handoff, session).
 
 Streaming sends text deltas as they are produced. The final answer is authoritative (an uncited LLM
 answer may be replaced): when it extends what was streamed, the rest is sent as a last delta; when it
@@ -11,16 +14,22 @@ differs otherwise, the final chunk says ``govchat.replaced: true`` and carries `
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from sse_starlette import ServerSentEvent
 
+from assistant.audit import AuditWriteFailed
 from assistant.types import TurnResult
+from serving import messages
 from serving.context import AppContext
 from serving.schemas import ChatCompletionRequest
 from serving.sse import event, result_json
+from serving.users import Credential
+
+log = logging.getLogger(__name__)
 
 MODEL_ID = "govchat"
 
@@ -32,13 +41,13 @@ def models_json() -> dict[str, Any]:
     }
 
 
-def session_for(ctx: AppContext, req: ChatCompletionRequest) -> tuple[str, str]:
-    """(session id, signed token): ``metadata.session`` when valid, else one derived from ``user``,
-    else a fresh session."""
+def session_for(ctx: AppContext, req: ChatCompletionRequest, caller: Credential | None) -> tuple[str, str]:
+    """(session id, signed token): ``metadata.session`` when valid; else, for an authenticated caller,
+    the session its ``user`` string names within its own namespace; else a fresh session."""
     token = str((req.metadata or {}).get("session") or "")
     sid = ctx.tokens.verify(token)
-    if sid is None and req.user:
-        sid = ctx.tokens.for_client_user(req.user)
+    if sid is None and req.user and caller is not None:
+        sid = ctx.tokens.for_client_user(f"staff-user:{caller.user.id}", req.user)
     if sid is None:
         return ctx.tokens.resolve(None)
     return sid, ctx.tokens.sign(sid)
@@ -93,19 +102,24 @@ async def completion_chunks(
     cid = f"chatcmpl-{session_id[:8]}{int(time.time() * 1000)}"
     yield _chunk(cid, model, {"role": "assistant", "content": ""}, None)
     streamed: list[str] = []
-    async for ev in ctx.services.assistant.stream(session_id, question):
-        if ev.event == "token":
-            text = str(ev.data.get("text", ""))
-            streamed.append(text)
-            yield _chunk(cid, model, {"content": text}, None)
-        elif ev.event == "done":
-            result: TurnResult = ev.data["result"]
-            ctx.observe_turn(result)
-            sent = "".join(streamed)
-            ext = extension(result, token)
-            if result.answer != sent and result.answer.startswith(sent):
-                yield _chunk(cid, model, {"content": result.answer[len(sent) :]}, None)
-            elif result.answer != sent:
-                ext.update(replaced=True, answer=result.answer)
-            yield _chunk(cid, model, {}, "stop", govchat=ext)
+    try:
+        async for ev in ctx.services.assistant.stream(session_id, question):
+            if ev.event == "token":
+                text = str(ev.data.get("text", ""))
+                streamed.append(text)
+                yield _chunk(cid, model, {"content": text}, None)
+            elif ev.event == "done":
+                result: TurnResult = ev.data["result"]
+                ctx.observe_turn(result)
+                sent = "".join(streamed)
+                ext = extension(result, token)
+                if result.answer != sent and result.answer.startswith(sent):
+                    yield _chunk(cid, model, {"content": result.answer[len(sent) :]}, None)
+                elif result.answer != sent:
+                    ext.update(replaced=True, answer=result.answer)
+                yield _chunk(cid, model, {}, "stop", govchat=ext)
+    except Exception as exc:  # the response has started: report in-band, never a stack trace
+        log.exception("streamed completion failed")
+        failed = messages.AUDIT_FAILED if isinstance(exc, AuditWriteFailed) else messages.STREAM_FAILED
+        yield event(None, {"error": {"message": failed, "type": "server_error"}})
     yield event(None, "[DONE]")

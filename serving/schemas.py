@@ -4,12 +4,34 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors.types import ContactInfo
 
 
-class _Body(BaseModel):
+def without_nul(value: Any) -> Any:
+    """``value`` with every NUL character removed from its strings (keys included), recursively.
+
+    NUL carries no meaning in any text govchat accepts, and PostgreSQL refuses it in text columns:
+    it is dropped at the edge so no identifier or message can reach the database with one.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    return value
+
+
+class _NoNul(BaseModel):
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nul(cls, data: Any) -> Any:
+        return without_nul(data)
+
+
+class _Body(_NoNul):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
 
 
@@ -20,7 +42,8 @@ class ChatRequest(_Body):
 
 
 class FeedbackRequest(_Body):
-    session: str | None = Field(default=None, max_length=200)
+    # The session that owns the turn: only its citizen may rate it.
+    session: str = Field(min_length=1, max_length=200)
     turn_id: str = Field(min_length=1, max_length=64)
     stars: int | None = Field(default=None, ge=1, le=5)
     level: Literal["非常满意", "满意", "基本满意", "不满意", "非常不满意"] | None = None
@@ -52,7 +75,7 @@ class SynonymsRequest(_Body):
     text: str = Field(max_length=1_000_000)
 
 
-class OpenAIMessage(BaseModel):
+class OpenAIMessage(_NoNul):
     model_config = ConfigDict(extra="allow")
 
     role: str
@@ -65,7 +88,7 @@ class OpenAIMessage(BaseModel):
         return "".join(str(p.get("text", "")) for p in parts if p.get("type") == "text")
 
 
-class ChatCompletionRequest(BaseModel):
+class ChatCompletionRequest(_NoNul):
     model_config = ConfigDict(extra="allow")
 
     model: str = "govchat"

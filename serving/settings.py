@@ -23,6 +23,13 @@ class LLMSettings(BaseModel):
     temperature: float = Field(default=0.1, ge=0, le=2)
     max_tokens: int = Field(default=768, ge=16)
     context_chars: int = Field(default=12000, ge=1000)
+    # One deadline per citizen turn for all its LLM calls: the answer's first token, and the whole turn.
+    # Past either, the turn falls back (rules, extractive answer) instead of waiting.
+    first_token_s: float = Field(default=3.0, gt=0)
+    turn_s: float = Field(default=20.0, gt=0)
+    # Circuit breaker: this many failed LLM calls in a row stop calling it for breaker_reset_s.
+    breaker_failures: int = Field(default=3, ge=1)
+    breaker_reset_s: float = Field(default=30.0, gt=0)
 
 
 class RedisSettings(BaseModel):
@@ -78,6 +85,14 @@ class ApiSettings(BaseModel):
     rate_per_ip: int = Field(default=120, ge=1)
     rate_per_session: int = Field(default=30, ge=1)
     rate_login_per_ip: int = Field(default=10, ge=1)
+    # Failed logins per account (any IP) before that account must wait out the window.
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_backoff_s: int = Field(default=300, ge=1)
+    # Wrong case verification codes per client IP per window (each case also throttles itself).
+    case_code_failures_per_ip: int = Field(default=20, ge=1)
+    case_code_window_s: int = Field(default=900, ge=1)
+    # /metrics in production: this bearer token or an admin credential (empty: admins only).
+    metrics_token: SecretStr = SecretStr("")
     rate_key_prefix: str = "govchat:rl:"
     # Honour X-Forwarded-For (only behind a trusted reverse proxy).
     trust_proxy: bool = False

@@ -42,6 +42,11 @@ class SessionTokens:
             return sid, self.sign(sid)
         return sid, token or self.sign(sid)
 
-    def for_client_user(self, user: str) -> str:
-        """A stable session id for an OpenAI-API ``user`` string (keyed, so ids cannot be forged)."""
-        return hmac.new(self._secret, b"openai-user:" + user.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+    def for_client_user(self, caller: str, user: str) -> str:
+        """A stable session id for an OpenAI-API ``user`` string *of one authenticated caller*.
+
+        Keyed by the server secret and scoped to ``caller`` (the API key's account), so a client can
+        never name another caller's session by sending the same ``user`` value.
+        """
+        message = b"openai-user:" + caller.encode("utf-8") + b"\x00" + user.encode("utf-8")
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:32]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 
 from serving import messages
 from serving.auth import CurrentCredential, clear_session_cookie, presented_secret, set_session_cookie
-from serving.deps import Ctx, client_ip, enforce_limit
+from serving.deps import Ctx, client_ip, count_failure, enforce_limit, throttled_for
 from serving.errors import ApiError
 from serving.schemas import LoginRequest
 from serving.users import StaffUser
@@ -18,10 +18,22 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
 async def _authenticate(request: Request, body: LoginRequest, ctx: Ctx) -> StaffUser:
-    ip = client_ip(request, ctx.settings.api.trust_proxy)
-    await enforce_limit(ctx, "login", ip, ctx.settings.api.rate_login_per_ip)
+    """Per-IP rate limit, then a per-account back-off: after ``login_failures_per_account`` failures
+    from any address, the account refuses logins (the right password too) until the window ends."""
+    api = ctx.settings.api
+    ip = client_ip(request, api.trust_proxy)
+    await enforce_limit(ctx, "login", ip, api.rate_login_per_ip)
+    account = body.username.strip().lower()
+    wait = await throttled_for(ctx, "login-account", account, api.login_failures_per_account)
+    if wait is not None:
+        raise ApiError(
+            429, "rate_limited", messages.LOGIN_BACKOFF.format(seconds=wait), {"Retry-After": str(wait)}
+        )
     user = await anyio.to_thread.run_sync(ctx.users.authenticate, body.username, body.password)
     if user is None:
+        await count_failure(
+            ctx, "login-account", account, api.login_failures_per_account, api.login_backoff_s
+        )
         raise ApiError(401, "bad_credentials", messages.BAD_CREDENTIALS)
     return user
 

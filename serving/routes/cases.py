@@ -1,4 +1,5 @@
-"""Caseworker endpoints (role caseworker or admin)."""
+"""Caseworker endpoints (role caseworker or admin). Replying to and closing a case need its taker (or
+an admin): taking a case is enforced, not advisory."""
 
 from __future__ import annotations
 
@@ -39,13 +40,13 @@ async def draft_reply(_: Caseworker, ctx: Ctx, case_no: str = CaseNo) -> dict[st
 
 
 @router.post("/cases/{case_no}/reply")
-async def reply(body: ReplyRequest, _: Caseworker, ctx: Ctx, case_no: str = CaseNo) -> dict[str, Any]:
-    return await ctx.desk.reply(case_no, body.text)
+async def reply(body: ReplyRequest, user: Caseworker, ctx: Ctx, case_no: str = CaseNo) -> dict[str, Any]:
+    return await ctx.desk.reply(case_no, body.text, user)
 
 
 @router.post("/cases/{case_no}/close")
-async def close_case(_: Caseworker, ctx: Ctx, case_no: str = CaseNo) -> dict[str, Any]:
-    return await ctx.desk.close(case_no)
+async def close_case(user: Caseworker, ctx: Ctx, case_no: str = CaseNo) -> dict[str, Any]:
+    return await ctx.desk.close(case_no, user)
 
 
 @router.get("/followups")

@@ -7,13 +7,13 @@ from pathlib import PurePath
 from typing import Any
 
 import anyio
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse
 
 from assistant.audit import LEVEL_STARS, UnknownTurn
-from connectors.store import ConsentRequired
+from connectors.store import ConsentRequired, VerifyThrottled
 from serving import messages
-from serving.deps import Ctx, IpLimited, limit_session
+from serving.deps import Ctx, IpLimited, client_ip, count_failure, limit_session, throttled_for
 from serving.errors import ApiError
 from serving.schemas import CaseStatusRequest, ChatRequest, FeedbackRequest, HandoffRequestBody
 from serving.sse import reply_events, result_json, stream_response, turn_events
@@ -66,9 +66,14 @@ async def feedback(body: FeedbackRequest, ctx: Ctx) -> dict[str, Any]:
     stars = body.stars if body.stars is not None else LEVEL_STARS.get(body.level or "")
     if stars is None:
         raise ApiError(422, "invalid_input", messages.RATING_REQUIRED)
+    sid = ctx.tokens.verify(body.session)
+    if sid is None:
+        raise ApiError(404, "not_found", messages.UNKNOWN_TURN)
     comment = ctx.services.assistant.guard.check(body.comment).masked_text if body.comment else ""
     try:
-        return await anyio.to_thread.run_sync(ctx.services.audit.rate, body.turn_id, stars, comment)
+        return await anyio.to_thread.run_sync(
+            lambda: ctx.services.audit.rate(body.turn_id, stars, comment, session_id=sid)
+        )
     except UnknownTurn:
         raise ApiError(404, "not_found", messages.UNKNOWN_TURN) from None
 
@@ -90,10 +95,27 @@ async def handoff(body: HandoffRequestBody, ctx: Ctx) -> dict[str, Any]:
     return result_json(result, token)
 
 
+def _case_throttled(seconds: int) -> ApiError:
+    minutes = max(1, (seconds + 59) // 60)
+    return ApiError(
+        429, "rate_limited", messages.CASE_THROTTLED.format(minutes=minutes), {"Retry-After": str(seconds)}
+    )
+
+
 @router.post("/cases/status")
-async def case_status(body: CaseStatusRequest, ctx: Ctx) -> dict[str, Any]:
-    view = await anyio.to_thread.run_sync(ctx.services.cases.lookup_status, body.case_no, body.verify_code)
+async def case_status(request: Request, body: CaseStatusRequest, ctx: Ctx) -> dict[str, Any]:
+    """Wrong codes are throttled per client and per case, each in windows that expire."""
+    api = ctx.settings.api
+    ip = client_ip(request, api.trust_proxy)
+    wait = await throttled_for(ctx, "casecode-ip", ip, api.case_code_failures_per_ip)
+    if wait is not None:
+        raise _case_throttled(wait)
+    try:
+        view = await anyio.to_thread.run_sync(ctx.services.cases.check_status, body.case_no, body.verify_code)
+    except VerifyThrottled as exc:
+        raise _case_throttled(exc.retry_after_s) from None
     if view is None:
+        await count_failure(ctx, "casecode-ip", ip, api.case_code_failures_per_ip, api.case_code_window_s)
         raise ApiError(404, "not_found", messages.CASE_NOT_FOUND)
     return {
         "case_no": view.case_no,

@@ -1,16 +1,20 @@
-"""Health, readiness and Prometheus metrics."""
+"""Health, readiness and Prometheus metrics (protected in production: metrics token or admin)."""
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 import anyio
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from serving import messages
+from serving.auth import current_credential, presented_secret
 from serving.deps import Ctx
+from serving.errors import ApiError
 
 router = APIRouter(tags=["ops"])
 
@@ -44,6 +48,19 @@ async def readyz(ctx: Ctx) -> JSONResponse:
     return JSONResponse({"status": overall, "checks": checks}, status_code=status)
 
 
-@router.get("/metrics")
+async def metrics_access(request: Request, ctx: Ctx) -> None:
+    """Open outside production; in production the configured metrics token or an admin credential."""
+    if ctx.settings.env != "production":
+        return
+    raw, _ = presented_secret(request, ctx)
+    token = ctx.settings.api.metrics_token.get_secret_value()
+    if token and raw and hmac.compare_digest(raw.encode(), token.encode()):
+        return
+    cred = await current_credential(request, ctx)  # 401 without a staff credential
+    if not cred.user.may("admin"):
+        raise ApiError(403, "forbidden", messages.FORBIDDEN_ROLE)
+
+
+@router.get("/metrics", dependencies=[Depends(metrics_access)])
 async def metrics(ctx: Ctx) -> Response:
     return Response(generate_latest(ctx.metrics.registry), media_type=CONTENT_TYPE_LATEST)

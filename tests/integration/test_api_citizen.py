@@ -146,16 +146,25 @@ def test_bad_rating_opens_a_followup_with_a_masked_comment(server: LiveServer, c
     )
     assert r.status_code == 200
     assert r.json()["level"] == "非常不满意" and r.json()["needs_followup"] is True
-    ok = client.post(
-        "/api/feedback", json={"session": turn["session"], "turn_id": turn["turn_id"], "level": "满意"}
-    )
-    assert ok.json()["needs_followup"] is False
     followups = server.services.audit.followups()
     mine = [f for f in followups if f["turn_id"] == turn["turn_id"]]
     assert len(mine) == 1 and PHONE not in mine[0]["comment"]
-    assert client.post("/api/feedback", json={"turn_id": "nope", "stars": 3}).status_code == 404
-    assert client.post("/api/feedback", json={"turn_id": turn["turn_id"]}).status_code == 422
-    assert client.post("/api/feedback", json={"turn_id": turn["turn_id"], "stars": 9}).status_code == 422
+    # Rating again changes the one rating of the turn (and with it the follow-up).
+    ok = client.post(
+        "/api/feedback", json={"session": turn["session"], "turn_id": turn["turn_id"], "level": "满意"}
+    )
+    assert ok.json()["needs_followup"] is False and ok.json()["changed"] is True
+    assert turn["turn_id"] not in [f["turn_id"] for f in server.services.audit.followups()]
+    session = turn["session"]
+    assert (
+        client.post("/api/feedback", json={"session": session, "turn_id": "nope", "stars": 3}).status_code
+        == 404
+    )
+    assert (
+        client.post("/api/feedback", json={"session": session, "turn_id": turn["turn_id"]}).status_code == 422
+    )
+    bad = {"session": session, "turn_id": turn["turn_id"], "stars": 9}
+    assert client.post("/api/feedback", json=bad).status_code == 422
 
 
 def test_handoff_needs_consent_for_contact_data(client: httpx.Client) -> None:

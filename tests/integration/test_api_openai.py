@@ -61,8 +61,11 @@ async def test_non_streaming_completion_carries_the_answer_and_the_extension(ser
     assert sid is not None and len(await turns.history(sid)) == 4
 
 
-async def test_user_field_keeps_a_session_without_metadata(server: LiveServer) -> None:
-    async with _sdk(server) as client:
+async def test_user_field_keeps_a_session_for_an_api_key_caller_only(server: LiveServer) -> None:
+    server.ctx.users.add_user("sdk-app", "caseworker", "correct horse battery")
+    key = server.ctx.users.issue_for("sdk-app", "apikey")
+    keyed = AsyncOpenAI(base_url=f"{server.url}/v1", api_key=key, max_retries=0, timeout=30)
+    async with keyed as client, _sdk(server) as anonymous:
         a = await client.chat.completions.create(
             model="govchat", messages=[{"role": "user", "content": QUESTION}], user="app-user-42"
         )
@@ -72,8 +75,12 @@ async def test_user_field_keeps_a_session_without_metadata(server: LiveServer) -
         c = await client.chat.completions.create(
             model="govchat", messages=[{"role": "user", "content": "谢谢"}], user="someone-else"
         )
+        d = await anonymous.chat.completions.create(
+            model="govchat", messages=[{"role": "user", "content": "谢谢"}], user="app-user-42"
+        )
     session = lambda r: r.model_extra["govchat"]["session"]  # noqa: E731
     assert session(a) == session(b) != session(c)
+    assert session(d) not in (session(a), session(c))  # an anonymous `user` names no one's session
 
 
 async def test_streaming_completion_assembles_to_the_same_answer(server: LiveServer) -> None:

@@ -186,9 +186,13 @@ def test_another_caseworker_cannot_take_a_taken_case(server: LiveServer) -> None
 def test_followups_list_bad_ratings_for_staff(server: LiveServer) -> None:
     with server.client() as citizen:
         turn = citizen.post("/api/chat", json={"message": "电子证照怎么用"}).json()
-        citizen.post(
-            "/api/feedback", json={"turn_id": turn["turn_id"], "level": "不满意", "comment": "看不懂"}
-        )
+        rating = {
+            "session": turn["session"],
+            "turn_id": turn["turn_id"],
+            "level": "不满意",
+            "comment": "看不懂",
+        }
+        assert citizen.post("/api/feedback", json=rating).status_code == 200
     with bearer(server, "cw", "correct horse battery") as cw:
         items = cw.get("/api/followups").json()
     assert any(i["turn_id"] == turn["turn_id"] and i["level"] == "不满意" for i in items)

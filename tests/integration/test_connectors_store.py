@@ -18,10 +18,13 @@ from connectors.handoff.casework import CaseworkConnector
 from connectors.handoff.ticket12345 import Ticket12345Connector
 from connectors.store import (
     MAX_VERIFY_FAILURES,
+    VERIFY_WINDOW,
+    CaseNotAssigned,
     CaseNotFound,
     CaseRepository,
     CaseStateError,
     ConsentRequired,
+    VerifyThrottled,
     create_tables,
 )
 from connectors.types import ContactInfo, HandoffRequest
@@ -110,11 +113,19 @@ def test_status_lookup_needs_the_right_code(repo: CaseRepository) -> None:
     assert repo.lookup_status(case.case_no, "") is None
 
 
-def test_lookup_locks_after_repeated_wrong_codes(repo: CaseRepository) -> None:
+def test_lookup_is_throttled_after_repeated_wrong_codes_but_never_locked_for_good(engine: Engine) -> None:
+    clock = Clock()
+    repo = CaseRepository(engine, KEY, clock=clock)
     case, code = repo.create(kind="caseworker")
     for _ in range(MAX_VERIFY_FAILURES):
         assert repo.lookup_status(case.case_no, "000000" if code != "000000" else "111111") is None
-    assert repo.lookup_status(case.case_no, code) is None  # even the right code, once locked
+    assert repo.lookup_status(case.case_no, code) is None  # even the right code, within the window
+    with pytest.raises(VerifyThrottled) as throttled:
+        repo.check_status(case.case_no, code)
+    assert 0 < throttled.value.retry_after_s <= VERIFY_WINDOW.total_seconds()
+    clock.now += VERIFY_WINDOW
+    view = repo.lookup_status(case.case_no, code)  # the window ended: the right code works again
+    assert view is not None and view.case_no == case.case_no
 
 
 def test_caseworker_lifecycle(repo: CaseRepository) -> None:
@@ -125,7 +136,11 @@ def test_caseworker_lifecycle(repo: CaseRepository) -> None:
     with pytest.raises(CaseStateError):
         repo.take(case.case_no, "worker-2")
     repo.add_message(case.case_no, "citizen", "请问需要带户口簿吗？")
-    repo.add_message(case.case_no, "caseworker", "省外户籍需要带户口簿。")
+    with pytest.raises(CaseNotAssigned):  # taking is enforced: only the holder replies or closes
+        repo.add_message(case.case_no, "caseworker", "我来答", actor="worker-2")
+    with pytest.raises(CaseNotAssigned):
+        repo.close(case.case_no, actor="worker-2")
+    repo.add_message(case.case_no, "caseworker", "省外户籍需要带户口簿。", actor="worker-1")
     messages = repo.messages(case.case_no)
     assert [(m.role, m.text) for m in messages] == [
         ("citizen", "请问需要带户口簿吗？"),

@@ -97,8 +97,10 @@ def test_session_tokens_verify_only_their_own_signatures() -> None:
         assert tokens.verify(bad) is None
         fresh, fresh_token = tokens.resolve(bad)
         assert fresh != sid and tokens.verify(fresh_token) == fresh
-    assert tokens.for_client_user("u1") == tokens.for_client_user("u1") != tokens.for_client_user("u2")
-    assert SessionTokens("secret-b").for_client_user("u1") != tokens.for_client_user("u1")
+    assert tokens.for_client_user("k1", "u1") == tokens.for_client_user("k1", "u1")
+    assert tokens.for_client_user("k1", "u1") != tokens.for_client_user("k1", "u2")
+    assert tokens.for_client_user("k1", "u1") != tokens.for_client_user("k2", "u1")  # scoped to the caller
+    assert SessionTokens("secret-b").for_client_user("k1", "u1") != tokens.for_client_user("k1", "u1")
 
 
 @pytest.mark.parametrize(
