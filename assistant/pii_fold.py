@@ -64,20 +64,24 @@ def fold_char(ch: str) -> str:
 
 @dataclass(frozen=True)
 class Folded:
-    """A folded text and, for each of its characters, the index of the original character it came from.
+    """A folded text and, for each of its characters, the original characters it came from.
 
-    ``src`` is empty when folding kept every offset (plain ASCII text without control characters).
+    ``src[i]`` is the index of the original character that folded character ``i`` came from; ``ends[i]``
+    is where that character's original text ends, dropped invisible characters right after it included
+    (so a masked value takes a trailing keycap mark or zero-width space with it). Both are empty when
+    folding kept every offset (plain ASCII text without control characters).
     """
 
     text: str
     src: tuple[int, ...] = ()
+    ends: tuple[int, ...] = ()
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """The original span covering folded ``[start, end)`` (whole original characters, dropped
-        invisible characters inside the span included)."""
+        invisible characters inside and right after the span included)."""
         if not self.src:
             return start, end
-        return self.src[start], self.src[end - 1] + 1
+        return self.src[start], self.ends[end - 1]
 
 
 def fold(text: str) -> Folded:
@@ -86,13 +90,17 @@ def fold(text: str) -> Folded:
         return Folded(text.translate(_ASCII_SPACE))
     parts: list[str] = []
     src: list[int] = []
+    ends: list[int] = []
     for i, ch in enumerate(text):
-        if ch.isascii() and " " <= ch <= "~":
-            parts.append(ch)
-            src.append(i)
-            continue
-        out = fold_char(ch)
+        out = ch if ch.isascii() and " " <= ch <= "~" else fold_char(ch)
         if out:
             parts.append(out)
             src.extend([i] * len(out))
-    return Folded("".join(parts), tuple(src))
+            ends.extend([i + 1] * len(out))
+        elif ends:
+            last = ends[-1]
+            j = len(ends) - 1
+            while j >= 0 and ends[j] == last:  # every folded character of that original one
+                ends[j] = i + 1
+                j -= 1
+    return Folded("".join(parts), tuple(src), tuple(ends))

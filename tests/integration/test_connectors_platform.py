@@ -15,7 +15,6 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine
 
 from connectors.handoff import signing
-from connectors.resilience import CircuitBreaker
 from connectors.handoff.platform import PlatformConnector
 from connectors.handoff.platform_client import (
     PlatformAuthError,
@@ -26,6 +25,7 @@ from connectors.handoff.platform_client import (
     idempotency_key,
 )
 from connectors.platform_sandbox import SandboxState, create_sandbox_app
+from connectors.resilience import CircuitBreaker
 from connectors.store import CaseRepository, create_tables
 from connectors.types import ContactInfo, HandoffRequest
 from tests.integration._connectors_fixtures import closed_port_url, serve

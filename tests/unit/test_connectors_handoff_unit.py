@@ -12,7 +12,6 @@ from cryptography.fernet import Fernet
 
 from connectors.handoff import codes, signing
 from connectors.handoff.base import HandoffConnector
-from connectors.resilience import CircuitBreaker, CircuitOpen
 from connectors.handoff.deeplink import DeepLinkConnector, TokenExpired, TokenInvalid, qr_svg
 from connectors.handoff.fake import FakeHandoffConnector
 from connectors.handoff.platform_client import idempotency_key
@@ -25,6 +24,7 @@ from connectors.pii import (
     normalise_id_number,
     normalise_phone,
 )
+from connectors.resilience import CircuitBreaker, CircuitOpen
 from connectors.store import ConsentRequired
 from connectors.types import ContactInfo, HandoffRequest
 
