@@ -20,6 +20,7 @@ from assistant.events import TurnEvent
 from assistant.guard import Guard, GuardResult
 from assistant.handoffs import HANDOFF_LABELS, HandoffService, handoff_json, options_prompt, pick_option
 from assistant.llm.base import ChatMessage, ChatModel, LLMUnavailable
+from assistant.llm.deadline import llm_turn
 from assistant.memory.base import SessionLockTimeout, SessionState, SessionStore, Turn
 from assistant.prompt_store import PromptStore
 from assistant.router import ROUTE_SCHEMA, RuleRouter, parse_route_json
@@ -122,6 +123,11 @@ class Assistant:
 
     async def stream(self, session_id: str | None, message: str) -> AsyncIterator[TurnEvent]:
         """Yields token/citation/workflow/handoff events, then ``done`` with the TurnResult."""
+        with llm_turn():  # one deadline for all of the turn's LLM calls (assistant.llm.deadline)
+            async for event in self._stream(session_id, message):
+                yield event
+
+    async def _stream(self, session_id: str | None, message: str) -> AsyncIterator[TurnEvent]:
         started = time.perf_counter()
         sid = session_id or uuid.uuid4().hex
         checked = self.guard.check(message)

@@ -98,6 +98,18 @@ def build_sessions(settings: Settings, *, persistent_files: bool = False) -> Ses
     return InMemorySessionStore(ttl, turns)
 
 
+def resilient_llm(model: ChatModel, settings: Settings) -> ChatModel:
+    """The model as the assistant uses it: masked, on the turn's deadline, behind a circuit breaker."""
+    from assistant.llm.resilient import ResilientChatModel
+    from connectors.resilience import CircuitBreaker
+
+    cfg = settings.llm
+    breaker = CircuitBreaker(
+        failure_threshold=cfg.breaker_failures, reset_timeout_s=cfg.breaker_reset_s, name="LLM"
+    )
+    return ResilientChatModel(model, first_token_s=cfg.first_token_s, turn_s=cfg.turn_s, breaker=breaker)
+
+
 def build_llm(settings: Settings) -> ChatModel | None:
     if not settings.llm.base_url:
         return None
@@ -178,6 +190,8 @@ def build_services(
         )
         connectors["platform"] = PlatformConnector(client, cases)
     model = llm if llm is not None else build_llm(settings)
+    if model is not None:
+        model = resilient_llm(model, settings)
     extractor = None
     if model is not None:
         from assistant.llm.dict_messages import DictMessagesModel

@@ -30,6 +30,13 @@ class LLMSettings(BaseModel):
     # Circuit breaker: this many failed LLM calls in a row stop calling it for breaker_reset_s.
     breaker_failures: int = Field(default=3, ge=1)
     breaker_reset_s: float = Field(default=30.0, gt=0)
+    # One deadline per citizen turn for all its LLM calls: the answer's first token, and the whole turn.
+    # Past either, the turn falls back (rules, extractive answer) instead of waiting.
+    first_token_s: float = Field(default=3.0, gt=0)
+    turn_s: float = Field(default=20.0, gt=0)
+    # Circuit breaker: this many failed LLM calls in a row stop calling it for breaker_reset_s.
+    breaker_failures: int = Field(default=3, ge=1)
+    breaker_reset_s: float = Field(default=30.0, gt=0)
 
 
 class RedisSettings(BaseModel):
