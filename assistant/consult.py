@@ -2,12 +2,17 @@
 
 No evidence above the threshold → the fixed reply; the LLM never sees the question then. An LLM that
 is unreachable, times out, or answers without valid citations is replaced by the extractive answer.
+The LLM's answer is released sentence by sentence, each only after the output guard passed it
+(``assistant.answerers.output_guard``); a sentence that fails replaces the whole answer with the
+extractive one, so nothing unchecked is ever streamed, shown or stored.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 
 import anyio
@@ -20,7 +25,9 @@ from assistant.answerers.extractive import (
     guide_answer,
     sentence_answer,
 )
-from assistant.answerers.llm import build_messages
+from assistant.answerers.llm import build_messages, passage_text
+from assistant.answerers.output_guard import OutputGuard, load_allowed_terms, prompt_public_parts
+from assistant.answerers.sentences import SentenceBuffer
 from assistant.items import ItemMatcher, core_name
 from assistant.llm.base import ChatModel, LLMUnavailable
 from assistant.llm.budget import fit_messages
@@ -47,6 +54,10 @@ class ConsultOutcome:
     model: str = ""
 
 
+class OutputRejected(RuntimeError):
+    """The output guard stopped the LLM's answer (the reason names the check, never the text)."""
+
+
 class ConsultAnswerer:
     def __init__(
         self,
@@ -60,6 +71,7 @@ class ConsultAnswerer:
         history_chars: int = 2000,
         context_chars: int = 12000,
         k: int = 5,
+        canary: str = "",
     ) -> None:
         self.kb = kb
         self.prompts = prompts
@@ -73,6 +85,11 @@ class ConsultAnswerer:
         self.faq_min_coverage = 0.75
         self.faq_margin = 0.15
         self.k = k
+        # A secret marker in the system prompt: seeing it in an answer proves the prompt leaked.
+        self.canary = canary or f"GC-{secrets.token_hex(6)}"
+        self.system_prompt = prompts.template("answer_system").text.replace("{canary}", self.canary)
+        self._public = (*prompts.reply_texts(), *prompt_public_parts(self.system_prompt))
+        self._allowed_terms = load_allowed_terms()
 
     async def search(self, question: str, filters: SearchFilters | None = None) -> SearchResult:
         # Retrieval is CPU-bound (jieba, numpy, SQLite): keep it off the event loop.
@@ -95,43 +112,72 @@ class ConsultAnswerer:
             out.answer, out.mode = self.prompts.reply("no_evidence"), Mode.FIXED
             yield out.answer
             return
+        streamed = False
         if self.llm is not None:
-            streamed: list[str] = []
             try:
                 async for piece in self._llm_answer(question, result.hits, history, out):
-                    streamed.append(piece)
+                    streamed = True
                     yield piece
                 return
             except LLMUnavailable as exc:
                 log.warning("LLM unavailable, answering extractively: %s", exc)
                 out.notices.append(self.prompts.reply("llm_unavailable"))
+            except OutputRejected as exc:
+                log.warning("LLM answer withheld by the output guard (%s), answering extractively", exc)
+                out.notices.append(self.prompts.reply("llm_answer_withheld"))
         extractive = await anyio.to_thread.run_sync(lambda: self.extractive(question, result.hits, topic))
         out.answer, out.citations, out.mode = extractive.text, extractive.citations, Mode.EXTRACTIVE
-        yield out.answer
+        # Sentences already shown passed every check; the final answer (the done event) replaces them.
+        yield f"\n\n{out.answer}" if streamed else out.answer
 
     async def _llm_answer(
         self, question: str, hits: Sequence[Hit], history: Sequence[Turn], out: ConsultOutcome
     ) -> AsyncIterator[str]:
+        """The LLM's answer, sentence by sentence as each passes the output guard.
+
+        Raises:
+            LLMUnavailable: no (complete) answer in time; OutputRejected: a check failed.
+        """
         assert self.llm is not None
-        system = self.prompts.template("answer_system").text
         hits = fit_passages(hits, self.context_chars // 2)
-        built = build_messages(system, hits, history, question, history_chars=self.history_chars)
+        built = build_messages(self.system_prompt, hits, history, question, history_chars=self.history_chars)
         # The whole request stays within the model's context: oldest history goes first.
         messages = list(fit_messages(built, self.context_chars))
-        pieces: list[str] = []
-        async for token in self.llm.stream(
-            messages, temperature=self.temperature, max_tokens=self.max_tokens
-        ):
-            pieces.append(token)
-            yield token
-        check = check_citations("".join(pieces), len(hits))
+        guard = OutputGuard(
+            system_prompt=self.system_prompt,
+            canary=self.canary,
+            passages=[passage_text(h) for h in hits],
+            question=question,
+            public=self._public,
+            allowed_terms=self._allowed_terms,
+        )
+        buffer = SentenceBuffer()
+        shown: list[str] = []
+
+        def release(sentence: str) -> str:
+            verdict = guard.check_sentence(sentence)
+            if not verdict.ok:
+                raise OutputRejected(verdict.reason)
+            shown.append(verdict.text)
+            return verdict.text
+
+        stream = self.llm.stream(messages, temperature=self.temperature, max_tokens=self.max_tokens)
+        async with aclosing(stream) as tokens:
+            async for token in tokens:
+                for sentence in buffer.feed(token):
+                    yield release(sentence)
+        rest = buffer.flush()
+        if rest.strip():
+            yield release(rest)
+        check = check_citations("".join(shown), len(hits))
         out.model = self.llm.identity
         if not check.cited and not declines(check.text):
             # Passages were required and the model cited none: its text cannot be trusted.
-            fallback = self.extractive(question, hits, None)
-            out.answer, out.citations, out.mode = fallback.text, fallback.citations, Mode.EXTRACTIVE
-            return
-        out.answer, out.mode = check.text, Mode.LLM
+            raise OutputRejected("no citations")
+        final = guard.check_answer(check.text, check.cited)
+        if not final.ok:
+            raise OutputRejected(final.reason)
+        out.answer, out.mode = final.text, Mode.LLM
         out.citations = tuple(
             Citation(n, h.chunk.doc_id, h.chunk.title, h.chunk.section, h.chunk.chunk_id, h.chunk.text[:120])
             for n, h in ((n, hits[n - 1]) for n in check.cited)

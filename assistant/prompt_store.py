@@ -65,6 +65,10 @@ class PromptStore:
             raise PromptError(f"replies.yaml has no reply named {name!r}") from exc
         return text.format(**values) if values else text
 
+    def reply_texts(self) -> tuple[str, ...]:
+        """Every fixed reply's text (placeholders left in): public wording anyone may repeat."""
+        return tuple(self._replies.values())
+
     def template(self, name: str) -> Template:
         return self._templates[name]
 

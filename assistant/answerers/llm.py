@@ -11,10 +11,14 @@ from assistant.memory.base import Turn
 from retrieval.types import Hit
 
 
+def passage_text(hit: Hit) -> str:
+    """One passage as the model sees it (after its number)."""
+    return f"《{hit.chunk.title}》{hit.chunk.section}：{strip_prefix(hit.chunk.text)}"
+
+
 def passages_block(hits: Sequence[Hit]) -> str:
     lines = ["参考资料："]
-    for i, h in enumerate(hits, 1):
-        lines.append(f"[{i}] 《{h.chunk.title}》{h.chunk.section}：{strip_prefix(h.chunk.text)}")
+    lines += [f"[{i}] {passage_text(h)}" for i, h in enumerate(hits, 1)]
     return "\n".join(lines)
 
 
