@@ -84,6 +84,10 @@ class ItemMatcher:
     def name(self, item_id: str) -> str:
         return self._entries[item_id].name
 
+    def terms(self) -> dict[str, list[str]]:
+        """Every term that names each item (training rows for the item model)."""
+        return {i: list(e.terms) for i, e in self._entries.items()}
+
     def ids(self) -> list[str]:
         return list(self._entries)
 

@@ -8,7 +8,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import anyio
@@ -16,18 +16,21 @@ import anyio
 from assistant.audit import AuditEntry, AuditLog, AuditWriteFailed
 from assistant.condense import condense_by_topic, needs_context
 from assistant.consult import ConsultAnswerer, ConsultOutcome
+from assistant.dialogue import Action, Dialogue, Thresholds, decide, resolve_item
 from assistant.events import TurnEvent
 from assistant.guard import Guard, GuardResult
 from assistant.handoffs import HANDOFF_LABELS, HandoffService, handoff_json, options_prompt, pick_option
+from assistant.items import core_name
 from assistant.llm.base import ChatMessage, ChatModel, LLMUnavailable
 from assistant.llm.deadline import llm_turn
 from assistant.memory.base import SessionLockTimeout, SessionState, SessionStore, Turn
+from assistant.nlu.understand import Understander, Understanding
 from assistant.prompt_store import PromptStore
 from assistant.router import ROUTE_SCHEMA, RuleRouter, parse_route_json
 from assistant.types import Citation, Intent, Mode, RouteDecision, TurnResult
+from connectors.facts import read_facts
 from connectors.flow import FlowEngine
-from connectors.parsers import is_question
-from connectors.slots import LLMSlotExtractor
+from connectors.slots import LLMSlotExtractor, parse_slot
 from connectors.store import CaseRepository, ConsentRequired
 from connectors.types import AppealType, FlowState, FlowStep, Handoff
 
@@ -48,6 +51,7 @@ def search_text(masked: str) -> str:
 
 
 _VERIFY = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+_NAMED_HANDOFFS = ("窗口帮办", "帮办", "12345", "12345工单")
 
 
 @dataclass
@@ -73,6 +77,7 @@ class _Turn:
     top_relevance: float = 0.0
     model: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    understanding: dict[str, Any] = field(default_factory=dict)
 
     def result(self) -> TurnResult:
         return TurnResult(
@@ -94,11 +99,13 @@ class Assistant:
         router: RuleRouter,
         consult: ConsultAnswerer,
         audit: AuditLog,
+        nlu: Understander,
         flows: FlowEngine | None = None,
         handoffs: HandoffService | None = None,
         cases: CaseRepository | None = None,
         llm: ChatModel | None = None,
         slot_extractor: LLMSlotExtractor | None = None,
+        llm_route_below: float = 0.6,
     ) -> None:
         self.guard = guard
         self.sessions = sessions
@@ -111,6 +118,9 @@ class Assistant:
         self.cases = cases
         self.llm = llm
         self.slot_extractor = slot_extractor
+        self.nlu = nlu
+        # The LLM router is asked only when the trained intent is less sure than this.
+        self.llm_route_below = llm_route_below
 
     # --- public API ------------------------------------------------------------------------
     async def turn(self, session_id: str | None, message: str) -> TurnResult:
@@ -176,7 +186,7 @@ class Assistant:
             session_id, Turn("caseworker", self.guard.check(text).masked_text, time.time(), meta)
         )
 
-    # --- dispatch --------------------------------------------------------------------------
+    # --- understand → decide → act ---------------------------------------------------------
     async def _dispatch(self, t: _Turn, state: SessionState) -> AsyncIterator[TurnEvent]:
         text = t.question
         pending_options = list(state.data.get("handoff_options") or [])
@@ -190,63 +200,73 @@ class Assistant:
             yield TurnEvent("token", {"text": t.answer})
             return
         flow = self._active_flow(state)
-        if flow is not None and self.flows is not None:
-            decision = self.router.route(text)
-            if decision.intent not in (Intent.HUMAN, Intent.COMPLAINT):
-                async for e in self._advance_flow(t, state, flow):
-                    yield e
-                return
-        decision = await self._route(text, state)
-        if (
-            decision.intent is Intent.CONSULT
-            and not decision.workflow_id
-            and self.router.has_transact_cue(text)
-            and not is_question(text)  # "…要办什么手续？" asks; "帮我办一下出生的手续" acts
-        ):
-            decision = await self._transact_by_search(text, decision)
-        t.intent, t.confidence = decision.intent, decision.confidence
-        if decision.intent is Intent.CHITCHAT:
-            t.answer = self.prompts.reply(decision.reply or "greeting")
-        elif decision.intent is Intent.REFUSE:
-            t.answer = self.prompts.reply("refuse_sensitive")
-        elif decision.intent is Intent.HUMAN:
-            options = self.handoffs.available(["caseworker", "ticket_12345"]) if self.handoffs else []
-            named = (
-                pick_option(text, options)
-                if text.strip() in ("窗口帮办", "帮办", "12345", "12345工单")
-                else None
-            )
-            if named:  # "窗口帮办" said outright: do it, don't offer it first
-                await self._do_handoff(t, state, named)
-                async for e in self._emit_all(t):
-                    yield e
-                return
-            t.answer = self.prompts.reply("human_offer")
-            state.data["handoff_options"] = options
-            state.data.setdefault("handoff_workflow", None)
-        elif decision.intent is Intent.COMPLAINT:
+        t0 = time.perf_counter()
+        u = await self._understand(text, state, in_flow=flow is not None)
+        dialogue = Dialogue(state)
+        action = decide(u, dialogue, in_flow=flow.workflow_id if flow else None, has_flow=self._has_flow)
+        t.timings["understand"] = (time.perf_counter() - t0) * 1000
+        t.understanding = {**u.to_json(), "action": action.kind}
+        t.intent, t.confidence = action.intent, action.confidence
+        dialogue.set_focus(resolve_item(u, dialogue.focus, Thresholds()))
+        self._remember_facts(t, dialogue, action.item or dialogue.focus)
+        dialogue.note(action.intent, u.act)
+        async for e in self._act(t, state, action, flow):
+            yield e
+
+    async def _act(
+        self, t: _Turn, state: SessionState, action: Action, flow: FlowState | None
+    ) -> AsyncIterator[TurnEvent]:
+        kind = action.kind
+        if kind == "which_item":
+            action = await self._transact_by_search(t.question, action)
+            kind = action.kind
+        if kind in ("start_flow", "submit") and action.item:
+            async for e in self._start_flow(t, state, action.item, submit=kind == "submit"):
+                yield e
+            return
+        if flow is not None and kind in ("advance", "cancel_flow", "submit_flow"):
+            async for e in self._flow_turn(t, state, flow, kind):
+                yield e
+            return
+        if kind in ("consult", "out_of_scope"):
+            decision = RouteDecision(Intent.CONSULT, action.confidence, action.item, action.reason)
+            async for e in self._consult(t, state, decision, oos_likely=kind == "out_of_scope"):
+                yield e
+            return
+        if kind == "chitchat":
+            t.answer = self.prompts.reply(self.router.chitchat_reply(t.question))
+        elif kind == "refuse":
+            name = self._item_name(action.item)
+            t.answer = self.prompts.reply("refuse_fraud", route=f"“{name}”" if name else "相关事项")
+        elif kind == "cancel":
+            state.data.pop("handoff_options", None)
+            t.answer = self.prompts.reply("nothing_to_cancel")
+        elif kind == "which_item":
+            t.answer = self.prompts.reply("which_item")
+        elif kind == "offer_flow":
+            t.answer = self.prompts.reply("offer_flow", workflow=self._item_name(action.item))
+            state.data.pop("handoff_options", None)
+        elif kind == "human":
+            await self._human(t, state, action)
+        elif kind == "complaint":
             await self._complaint(t, state)
-        elif (
-            decision.intent is Intent.TRANSACT
-            and decision.workflow_id
-            and self._has_flow(decision.workflow_id)
-        ):
-            async for e in self._start_flow(t, state, decision.workflow_id):
-                yield e
-            return
-        else:
-            if decision.intent is Intent.TRANSACT:  # an item with no guided flow: answer about it instead
-                t.intent = Intent.CONSULT
-            async for e in self._consult(t, state, decision):
-                yield e
-            return
         async for e in self._emit_all(t):
             yield e
 
-    async def _route(self, text: str, state: SessionState) -> RouteDecision:
-        rules = self.router.route(text)
-        if self.llm is None or rules.intent is Intent.CHITCHAT:
-            return rules
+    async def _understand(self, text: str, state: SessionState, *, in_flow: bool) -> Understanding:
+        """The trained understanding; with an LLM configured and the models unsure, its routing overrides
+        the intent (never inside a flow, where the reply is read against the pending question)."""
+        u = self.nlu.understand(text)
+        if self.llm is None or in_flow or u.intent_p >= self.llm_route_below:
+            return u
+        llm = await self._route(text, state)
+        if llm is None:
+            return u
+        item = llm.workflow_id or u.item
+        source = u.item_source if item == u.item else "named"
+        return replace(u, intent=llm.intent, intent_p=llm.confidence, item=item, item_source=source)
+
+    async def _route(self, text: str, state: SessionState) -> RouteDecision | None:
         template = self.prompts.template("route_system").text.replace(
             "{workflow_ids}", ", ".join(self.router.item_ids())
         )
@@ -260,25 +280,45 @@ class Assistant:
             "json_schema": {"name": "route", "schema": ROUTE_SCHEMA, "strict": True},
         }
         try:
-            raw = await self.llm.complete(messages, temperature=0.0, max_tokens=120, response_format=fmt)
+            raw = await self.llm.complete(messages, temperature=0.0, max_tokens=120, response_format=fmt)  # type: ignore[union-attr]
         except LLMUnavailable:
-            return rules
-        decision = parse_route_json(raw, set(self.router.item_ids()))
-        if decision is None:
-            return rules
-        # The LLM may see intent better; the catalog match from rules is more reliable for the item.
-        return RouteDecision(
-            decision.intent, decision.confidence, decision.workflow_id or rules.workflow_id, "llm"
-        )
+            return None
+        return parse_route_json(raw, set(self.router.item_ids()))
 
-    async def _transact_by_search(self, text: str, decision: RouteDecision) -> RouteDecision:
+    def _remember_facts(self, t: _Turn, dialogue: Dialogue, item: str | None) -> None:
+        """Facts stated in this message about the item in focus, kept for when its flow starts."""
+        if item is None or not self._has_flow(item) or self.flows is None:
+            return
+        wf = self.flows.workflow(item)
+        dialogue.remember(item, read_facts(wf, t.question, self.flows.today()), t.turn_id)
+
+    def _item_name(self, item: str | None) -> str:
+        if item is None or item not in self.consult.items.ids():
+            return ""
+        return core_name(self.consult.items.name(item))
+
+    async def _human(self, t: _Turn, state: SessionState, action: Action) -> None:
+        """Offers the caseworker / 12345, carrying the item talked about; "窗口帮办" said outright is done."""
+        options = self.handoffs.available(["caseworker", "ticket_12345"]) if self.handoffs else []
+        if action.item and self._has_flow(action.item):
+            state.data["handoff_workflow"] = action.item  # the case carries the item talked about
+        else:
+            state.data.setdefault("handoff_workflow", None)
+        named = pick_option(t.question, options) if t.question.strip() in _NAMED_HANDOFFS else None
+        if named:
+            await self._do_handoff(t, state, named)
+            return
+        t.answer = self.prompts.reply("human_offer")
+        state.data["handoff_options"] = options
+
+    async def _transact_by_search(self, text: str, action: Action) -> Action:
         """'帮我办一下出生的手续': a do-it request naming no known item goes to the guide that search
         ranks first, if that guide has a guided flow and the evidence is good enough."""
         result = await self.consult.search(search_text(text))
         top = result.hits[0].chunk if result.hits else None
         if result.has_evidence and top is not None and self._has_flow(top.doc_id):
-            return RouteDecision(Intent.TRANSACT, 0.7, top.doc_id, "transact cue + top guide")
-        return decision
+            return replace(action, kind="start_flow", item=top.doc_id, reason="transact + top guide")
+        return action
 
     async def _condense(self, text: str, state: SessionState) -> str:
         items = self.consult.items
@@ -302,13 +342,15 @@ class Assistant:
         return condense_by_topic(text, state.topic, items, cues)
 
     async def _consult(
-        self, t: _Turn, state: SessionState, decision: RouteDecision
+        self, t: _Turn, state: SessionState, decision: RouteDecision, *, oos_likely: bool = False
     ) -> AsyncIterator[TurnEvent]:
+        """A grounded answer. ``oos_likely`` (the models read the message as out of scope): search first and
+        answer only with evidence, otherwise say it is out of scope."""
         t0 = time.perf_counter()
         t.standalone = await self._condense(search_text(t.question), state)
         t.timings["condense"] = (time.perf_counter() - t0) * 1000
         probe = None
-        if not self.router.is_domain(t.standalone) and not decision.workflow_id:
+        if oos_likely or (not self.router.is_domain(t.standalone) and not decision.workflow_id):
             probe = await self.consult.search(t.standalone)
             if not probe.has_evidence:
                 t.intent, t.mode, t.answer = (
@@ -356,19 +398,56 @@ class Assistant:
             return None
         return flow if flow.is_active else None
 
-    async def _start_flow(self, t: _Turn, state: SessionState, workflow_id: str) -> AsyncIterator[TurnEvent]:
+    async def _start_flow(
+        self, t: _Turn, state: SessionState, workflow_id: str, *, submit: bool = False
+    ) -> AsyncIterator[TurnEvent]:
+        """Starts the item's flow with the facts already stated; ``submit`` goes straight to the checklist."""
         assert self.flows is not None
-        flow, step = self.flows.start(workflow_id)
+        prefill = Dialogue(state).facts(workflow_id)
+        flow, step = self.flows.start(workflow_id, prefill=prefill)
+        if submit and flow.is_active:
+            flow, step = self.flows.submit(flow, notice=step.notice + ("\n" if step.notice else ""))
         t.intent, t.confidence = Intent.TRANSACT, max(t.confidence, 0.8)
         state.topic = workflow_id
         state.data.pop("handoff_options", None)
         async for e in self._apply_step(t, state, flow, step):
             yield e
 
-    async def _advance_flow(self, t: _Turn, state: SessionState, flow: FlowState) -> AsyncIterator[TurnEvent]:
+    async def _flow_turn(
+        self, t: _Turn, state: SessionState, flow: FlowState, kind: str
+    ) -> AsyncIterator[TurnEvent]:
+        """A reply inside a guided flow: cancel, submit now, or an answer (facts stated in passing are
+        taken for the questions still to come)."""
         assert self.flows is not None
-        t.intent, t.confidence = Intent.TRANSACT, 0.9
-        new_flow, step = await self.flows.advance_async(flow, t.question, self.slot_extractor)
+        t.intent, t.confidence = Intent.TRANSACT, max(t.confidence, 0.8)
+        if kind == "cancel_flow":
+            state.data.pop("handoff_options", None)
+            new_flow, step = self.flows.cancel(flow)
+            async for e in self._apply_step(t, state, new_flow, step):
+                yield e
+            return
+        wf = self.flows.workflow(flow.workflow_id)
+        facts = read_facts(wf, t.question, self.flows.today(), skip=flow.answers)
+        pending = wf.slot(flow.pending) if flow.pending else None
+        for_pending = facts.pop(pending.id, None) if pending is not None else None
+        if facts:
+            flow = flow.model_copy(update={"answers": {**flow.answers, **facts}})
+        if kind == "submit_flow":
+            new_flow, step = self.flows.submit(flow)
+            async for e in self._apply_step(t, state, new_flow, step):
+                yield e
+            return
+        extracted = None
+        if (
+            pending is not None
+            and for_pending is not None
+            and not parse_slot(pending, t.question, self.flows.today()).ok
+        ):
+            extracted = {pending.id: for_pending}  # "我们俩都是孝感户口" answers "户籍在哪里" (省内)
+        if extracted is None and self.slot_extractor is not None:
+            new_flow, step = await self.flows.advance_async(flow, t.question, self.slot_extractor)
+        else:
+            new_flow, step = self.flows.advance(flow, t.question, extracted=extracted)
         if step.kind == "digression":
             # Answer the side question from the knowledge base, then repeat the pending question.
             t.intent = Intent.CONSULT

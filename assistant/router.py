@@ -42,6 +42,14 @@ class RuleRouter:
     def followup_cues(self) -> list[str]:
         return list(self._cues.get("followup", []))
 
+    def chitchat_reply(self, text: str) -> str:
+        """Which fixed chitchat reply fits (greeting / thanks / goodbye / identity); greeting by default."""
+        bare = _PUNCT.sub("", text.lower())
+        for reply, phrases in self._chitchat.items():
+            if bare in phrases or any(len(p) >= 2 and p in bare for p in phrases):
+                return reply
+        return "greeting"
+
     def is_domain(self, text: str) -> bool:
         return self._has("domain", text.lower()) or self._items.match(text) is not None
 

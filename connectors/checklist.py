@@ -25,17 +25,26 @@ def material_mark(material: Material) -> Mark:
 
 def applicable_materials(
     workflow: Workflow, guide: ServiceGuide, answers: Mapping[str, Scalar | None], today: date
-) -> tuple[list[Material], list[Material]]:
-    """(needed, not needed) in guide order: unruled materials always apply; ruled ones when any rule holds."""
-    rules: dict[str, list[bool]] = {}
+) -> tuple[list[Material], list[Material], list[Material]]:
+    """(needed, not needed, undecided) in guide order: unruled materials always apply; ruled ones when any
+    rule holds; a ruled material none of whose rules holds yet, but one of whose rules reads an unanswered
+    slot, is undecided (the citizen asked to submit before that question): shown as 视情况."""
+    rules: dict[str, list[tuple[bool, bool]]] = {}
     for rule in workflow.material_rules:
-        rules.setdefault(rule.material, []).append(all_hold(rule.when, answers, today))
+        open_ = any(c.slot not in answers for c in rule.when)
+        rules.setdefault(rule.material, []).append((all_hold(rule.when, answers, today), open_))
     needed: list[Material] = []
     skipped: list[Material] = []
+    undecided: list[Material] = []
     for m in guide.materials:
         outcomes = rules.get(m.name)
-        (needed if outcomes is None or any(outcomes) else skipped).append(m)
-    return needed, skipped
+        if outcomes is None or any(held for held, _ in outcomes):
+            needed.append(m)
+        elif any(open_ for _, open_ in outcomes):
+            undecided.append(m)
+        else:
+            skipped.append(m)
+    return needed, skipped, undecided
 
 
 def situation(workflow: Workflow, answers: Mapping[str, Scalar | None]) -> list[tuple[str, str]]:
@@ -50,7 +59,8 @@ def build_checklist(
     today: date | None = None,
 ) -> Checklist:
     today = today or date.today()
-    needed, skipped = applicable_materials(workflow, guide, answers, today)
+    needed, skipped, undecided = applicable_materials(workflow, guide, answers, today)
+    undecided_names = {m.name for m in undecided}
     return Checklist(
         workflow_id=workflow.id,
         workflow_name=workflow.name,
@@ -58,8 +68,14 @@ def build_checklist(
         item_code=workflow.item_code or guide.item_code,
         situation=situation(workflow, answers),
         materials=[
-            ChecklistItem(name=m.name, mark=material_mark(m), text=m.render(), exemption=m.exemption)
-            for m in needed
+            ChecklistItem(
+                name=m.name,
+                mark="视情况" if m.name in undecided_names else material_mark(m),
+                text=m.render(),
+                exemption=m.exemption,
+            )
+            for m in guide.materials
+            if m in needed or m.name in undecided_names
         ],
         not_needed=[m.name for m in skipped],
         materials_note=UNVERIFIED_NOTE if guide.is_unverified("materials") else "",

@@ -80,6 +80,9 @@ class FlowEngine:
         except KeyError:
             raise UnknownWorkflow(workflow_id) from None
 
+    def today(self) -> date:
+        return self._today()
+
     def guide(self, workflow_id: str) -> ServiceGuide:
         return self._guides[self.workflow(workflow_id).guide_id]
 
@@ -96,7 +99,12 @@ class FlowEngine:
             result = coerce_value(slot, raw, self._today()) if slot else SlotResult()
             if result.ok:
                 answers[sid] = result.value
-        return self._next(wf, FlowState(workflow_id=wf.id, answers=answers), notice=wf.intro)
+        notice = wf.intro
+        known = [(s, answers[s.id]) for s in wf.slots if s.id in answers]
+        if known:  # confirm what was inferred from earlier messages, in one line
+            facts = "；".join(f"{s.label}：{display_value(s, v)}" for s, v in known)
+            notice += "\n" + msg.PREFILLED.format(facts=facts)
+        return self._next(wf, FlowState(workflow_id=wf.id, answers=answers), notice=notice)
 
     def advance(
         self, state: FlowState, text: str, *, extracted: Mapping[str, Scalar] | None = None
@@ -223,25 +231,49 @@ class FlowEngine:
 
     def _next(self, wf: Workflow, state: FlowState, notice: str = "") -> tuple[FlowState, FlowStep]:
         answers = self._prune(wf, state.answers)
-        today = self._today()
+        if (ineligible := self._ineligible(wf, state, answers, notice)) is not None:
+            return ineligible
+        slot = next((s for s in self._applicable(wf, answers) if s.id not in answers), None)
+        if slot is None:
+            return self._complete(wf, state, answers, notice + msg.DONE.format(name=wf.name))
+        new = state.model_copy(update={"answers": answers, "status": "active", "pending": slot.id})
+        return new, self._question(wf, new, slot, notice)
+
+    def _ineligible(
+        self, wf: Workflow, state: FlowState, answers: Answers, notice: str
+    ) -> tuple[FlowState, FlowStep] | None:
         for rule in wf.eligibility:
-            if all_hold(rule.when, answers, today):
+            if all_hold(rule.when, answers, self._today()):
                 new = state.model_copy(update={"answers": answers, "status": "ineligible", "pending": None})
                 options: list[HandoffKind] = [k for k in wf.handoff if k in ("caseworker", "ticket_12345")]
                 step = self._step(
                     wf, "ineligible", notice + rule.message, handoff=options or ["ticket_12345"]
                 )
                 return new, step
-        slot = next((s for s in self._applicable(wf, answers) if s.id not in answers), None)
-        if slot is None:
-            new = state.model_copy(
-                update={"answers": answers, "status": "completed", "pending": None, "attempts": 0}
-            )
-            cl = build_checklist(wf, self._guides[wf.guide_id], answers, today=today)
-            text = notice + msg.DONE.format(name=wf.name) + "\n" + cl.render()
-            return new, self._step(wf, "checklist", text, checklist=cl, handoff=list(wf.handoff), state=new)
-        new = state.model_copy(update={"answers": answers, "status": "active", "pending": slot.id})
-        return new, self._question(wf, new, slot, notice)
+        return None
+
+    def _complete(
+        self, wf: Workflow, state: FlowState, answers: Answers, heading: str
+    ) -> tuple[FlowState, FlowStep]:
+        new = state.model_copy(
+            update={"answers": answers, "status": "completed", "pending": None, "attempts": 0}
+        )
+        cl = build_checklist(wf, self._guides[wf.guide_id], answers, today=self._today())
+        text = heading + "\n" + cl.render()
+        return new, self._step(wf, "checklist", text, checklist=cl, handoff=list(wf.handoff), state=new)
+
+    def submit(self, state: FlowState, notice: str = "") -> tuple[FlowState, FlowStep]:
+        """The citizen asks to submit now: the checklist from what is known so far. Materials that depend on
+        a question not yet answered are listed as 视情况; the eligibility rules still apply."""
+        wf = self.workflow(state.workflow_id)
+        answers = self._prune(wf, state.answers)
+        if (ineligible := self._ineligible(wf, state, answers, notice)) is not None:
+            return ineligible
+        open_ = [s.label for s in self._applicable(wf, answers) if s.id not in answers]
+        if not open_:
+            return self._complete(wf, state, answers, notice + msg.DONE.format(name=wf.name))
+        heading = notice + msg.DONE_EARLY.format(name=wf.name, open="、".join(open_))
+        return self._complete(wf, state, answers, heading)
 
     def _question(
         self, wf: Workflow, state: FlowState, slot: Slot, notice: str, kind: str = "question"

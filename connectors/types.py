@@ -21,7 +21,7 @@ HandoffKind = Literal["online_link", "platform", "caseworker", "ticket_12345"]
 HANDOFF_KINDS: tuple[HandoffKind, ...] = ("online_link", "platform", "caseworker", "ticket_12345")
 StepKind = Literal["question", "reask", "checklist", "cancelled", "digression", "ineligible"]
 FlowStatus = Literal["active", "completed", "cancelled", "ineligible"]
-Mark = Literal["必要", "容缺", "非必要", "可免提交"]
+Mark = Literal["必要", "容缺", "非必要", "可免提交", "视情况"]
 
 _ID = r"^[a-z][a-z0-9_]*$"
 
@@ -36,6 +36,8 @@ class Choice(_Frozen):
     value: str = Field(pattern=_ID)
     label: str = Field(min_length=1)
     synonyms: list[str] = Field(default_factory=list)
+    # Free text naming a place in Hubei (武汉, 孝感孝南区 …) picks this option (e.g. 湖北户籍, 省内).
+    hubei_place: bool = False
 
 
 class SlotValidation(_Frozen):
@@ -153,6 +155,11 @@ class Slot(_Frozen):
     required: bool = True
     validation: SlotValidation = Field(default_factory=SlotValidation)
     ask_when: list[Condition] = Field(default_factory=list)
+    # Reading a fact from any message, not only from the answer to this question (connectors.facts):
+    # phrases that state the fact (yes/no slots), and the units that mark a number (number slots).
+    yes_cues: list[str] = Field(default_factory=list)
+    no_cues: list[str] = Field(default_factory=list)
+    units: list[str] = Field(default_factory=list)
 
     @field_validator("ask_when", mode="before")
     @classmethod

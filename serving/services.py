@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +18,8 @@ from assistant.handoffs import HandoffService
 from assistant.items import ItemMatcher
 from assistant.llm.base import ChatModel
 from assistant.memory.base import SessionStore
+from assistant.nlu.model import load_or_train
+from assistant.nlu.understand import Understander
 from assistant.pipeline import Assistant
 from assistant.prompt_store import PromptStore
 from assistant.router import RuleRouter
@@ -151,6 +155,23 @@ def _sync_schema(engine: Engine) -> None:
     )
 
 
+def catalog_terms(items: ItemMatcher, guides: Mapping[str, ServiceGuide]) -> dict[str, list[str]]:
+    """Training rows the catalog gives the item model: names, aliases, keywords, bundled services."""
+    terms = items.terms()
+    for gid, guide in guides.items():
+        terms.setdefault(gid, [])
+        terms[gid] += [re.sub(r"（[^）]*）", "", b) for b in guide.bundled_items]
+    return terms
+
+
+def build_understander(
+    settings: Settings, items: ItemMatcher, guides: Mapping[str, ServiceGuide]
+) -> Understander:
+    """The trained NLU: loaded from the data dir when it matches the corpus and catalog, else trained."""
+    model = load_or_train(settings.data_dir / "nlu" / "model.joblib", catalog_terms(items, guides))
+    return Understander(model, items)
+
+
 def build_services(
     settings: Settings, *, llm: ChatModel | None = None, persistent_sessions: bool = False
 ) -> Services:
@@ -165,6 +186,7 @@ def build_services(
     catalog = load_catalog(None, guides)
     flows = FlowEngine(catalog, guides)
     items = ItemMatcher.from_catalog(guides, catalog.values(), kb.synonyms.variants)
+    nlu = build_understander(settings, items, guides)
     secret = settings.auth.secret_key.get_secret_value()
     create_case_tables(engine)
     cases = CaseRepository(engine, fernet_key(settings.auth.data_key.get_secret_value(), secret))
@@ -214,6 +236,7 @@ def build_services(
         router=RuleRouter(prompts.router, items),
         consult=consult,
         audit=audit,
+        nlu=nlu,
         flows=flows,
         handoffs=HandoffService(connectors),
         cases=cases,

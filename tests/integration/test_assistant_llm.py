@@ -145,11 +145,15 @@ async def test_system_prompt_is_byte_identical_across_turns_for_prefix_caching(k
 
 
 @pytest.mark.anyio
-async def test_llm_router_json_and_transact_flow(kb_dir):
+async def test_llm_router_is_asked_only_when_the_trained_understanding_is_unsure(kb_dir):
     route = {"intent": "transact", "confidence": 0.92, "workflow_id": "retirement"}
     llm = ScriptedChatModel(responder("unused", route))
     services = services_with(kb_dir, llm)
     r = await services.assistant.turn("llm-9", "我爸下个月到年龄了，想把退休手续办了")
+    assert r.intent == "transact" and r.workflow and r.workflow["id"] == "retirement"
+    assert not [c for c in llm.calls if c.response_format], "a confident reading costs no LLM round trip"
+    services.assistant.llm_route_below = 1.01  # every reading is unsure now: the LLM decides
+    r = await services.assistant.turn("llm-10", "那个事情想弄一下")
     assert r.intent == "transact" and r.workflow and r.workflow["id"] == "retirement"
     routed = next(c for c in llm.calls if c.response_format)
     assert routed.response_format["type"] == "json_schema"

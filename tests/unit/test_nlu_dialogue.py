@@ -1,0 +1,151 @@
+"""Trained understanding and dialogue state: the models build from the shipped corpus, the decision rules
+carry the focus, take facts from free text, submit early and cancel. Sentences here are our own."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.dialogue import Action, Dialogue, Thresholds, decide, resolve_item
+from assistant.memory.base import SessionState
+from assistant.nlu.corpus import held_out, load_corpus
+from assistant.nlu.understand import Understanding
+from assistant.types import Intent
+from connectors.facts import read_facts
+from tests.unit._connectors_fixtures import TODAY, shipped, shipped_engine
+
+pytestmark = pytest.mark.unit
+
+
+def u(intent: str, act: str = "ask", item: str | None = None, *, source: str = "named", question: bool = True,
+      probs: dict[str, float] | None = None, item_probs: dict[str, float] | None = None, p: float = 0.9) -> Understanding:  # fmt: skip
+    probs = probs or {intent: p}
+    return Understanding(
+        Intent(intent), p, act, 0.9, item, 0.9 if item else 0.0, source if item else "", None,
+        tuple(probs.items()), item_probs or ({item: 0.9} if item else {}), question,
+    )  # fmt: skip
+
+
+def has_flow(item: str) -> bool:
+    return item in shipped()[1]
+
+
+def test_held_out_split_is_stable_and_about_fifteen_percent() -> None:
+    texts = [f"第{i}条训练语句" for i in range(2000)]
+    share = sum(held_out(t) for t in texts) / len(texts)
+    assert 0.1 < share < 0.2
+    assert [held_out(t) for t in texts[:50]] == [held_out(t) for t in texts[:50]]
+
+
+def test_corpus_has_every_label_and_no_text_on_both_sides() -> None:
+    train = load_corpus({"birth": ["新生儿出生"]})
+    test = load_corpus({"birth": ["新生儿出生"]}, split="held_out")
+    assert {e.label for e in train.intent} >= {"consult", "transact", "human", "complaint", "refuse"}
+    assert {e.label for e in train.act} >= {"inform", "affirm", "deny", "cancel", "submit", "ask"}
+    assert not {e.text for e in train.intent} & {e.text for e in test.intent}
+    assert ("新生儿出生", "birth") in {(e.text, e.label) for e in train.item}
+
+
+def test_a_request_to_start_names_its_item_and_starts_the_flow() -> None:
+    d = Dialogue(SessionState())
+    action = decide(u("transact", "start", "birth"), d, in_flow=None, has_flow=has_flow)
+    assert action == Action("start_flow", "birth", Intent.TRANSACT, 0.9, "transact")
+
+
+def test_a_bare_request_resolves_against_the_focus() -> None:
+    d = Dialogue(SessionState(topic="retirement"))
+    action = decide(u("transact", "start"), d, in_flow=None, has_flow=has_flow)
+    assert (action.kind, action.item) == ("start_flow", "retirement")
+
+
+def test_submit_outside_a_flow_goes_straight_to_the_checklist_of_the_focus() -> None:
+    d = Dialogue(SessionState(topic="birth"))
+    assert decide(u("transact", "submit"), d, in_flow=None, has_flow=has_flow).kind == "submit"
+    assert (
+        decide(u("transact", "submit"), Dialogue(SessionState()), in_flow=None, has_flow=has_flow).kind
+        == "which_item"
+    )
+
+
+def test_inside_a_flow_cancel_and_submit_do_what_they_say() -> None:
+    d = Dialogue(SessionState(topic="birth"))
+    assert decide(u("consult", "cancel"), d, in_flow="birth", has_flow=has_flow).kind == "cancel_flow"
+    assert decide(u("transact", "submit"), d, in_flow="birth", has_flow=has_flow).kind == "submit_flow"
+    assert (
+        decide(u("consult", "inform", question=False), d, in_flow="birth", has_flow=has_flow).kind
+        == "advance"
+    )
+
+
+def test_switching_item_inside_a_flow_needs_a_named_item_and_a_request() -> None:
+    d = Dialogue(SessionState(topic="birth"))
+    switch = decide(u("transact", "start", "retirement"), d, in_flow="birth", has_flow=has_flow)
+    assert (switch.kind, switch.item) == ("start_flow", "retirement")
+    stay = decide(u("consult", "ask", "retirement"), d, in_flow="birth", has_flow=has_flow)
+    assert stay.kind == "advance"
+
+
+def test_a_bundled_service_named_while_a_birth_is_discussed_keeps_the_focus() -> None:
+    th = Thresholds()
+    mentions_card = u(
+        "consult", "ask", "social_security_card", item_probs={"birth": 0.45, "social_security_card": 0.3}
+    )
+    assert resolve_item(mentions_card, "birth", th) == "birth"
+    new_topic = u("consult", "ask", "retirement", item_probs={"retirement": 0.9, "birth": 0.01})
+    assert resolve_item(new_topic, "birth", th) == "retirement"
+
+
+def test_a_statement_of_the_situation_is_not_a_complaint_or_a_refusal() -> None:
+    d = Dialogue(SessionState(topic="open_restaurant"))
+    told = u("complaint", "inform", "open_restaurant", question=False, p=0.7)
+    assert decide(told, d, in_flow=None, has_flow=has_flow).kind == "offer_flow"
+    refuse = u("refuse", "inform", question=False, probs={"refuse": 0.7, "consult": 0.2}, p=0.7)
+    assert decide(refuse, d, in_flow=None, has_flow=has_flow).kind != "refuse"
+    asked = u("refuse", "ask", probs={"refuse": 0.7, "consult": 0.2}, p=0.7)
+    assert decide(asked, d, in_flow=None, has_flow=has_flow).kind == "refuse"
+
+
+def test_a_likely_out_of_scope_message_still_goes_through_retrieval() -> None:
+    action = decide(
+        u("out_of_scope", "ask", p=0.8), Dialogue(SessionState()), in_flow=None, has_flow=has_flow
+    )
+    assert action.kind == "out_of_scope"  # the pipeline answers it when the knowledge base has evidence
+
+
+def test_facts_remembered_per_item_and_later_ones_win() -> None:
+    d = Dialogue(SessionState())
+    d.remember("birth", {"married": True, "settle_city": "420500"}, "t1")
+    d.remember("birth", {"settle_city": "420100"}, "t2")
+    assert d.facts("birth") == {"married": True, "settle_city": "420100"}
+    assert d.facts("retirement") == {}
+
+
+def test_facts_read_from_free_text() -> None:
+    wf = shipped()[1]["birth"]
+    facts = read_facts(wf, "我们俩都是襄阳户口 早就领了证", TODAY)
+    assert facts["huji"] == "hubei" and facts["married"] is True and facts["settle_city"] == "420600"
+    assert (
+        "married" not in read_facts(wf, "我们还没有结婚", TODAY)
+        or read_facts(wf, "我们还没有结婚", TODAY)["married"] is False
+    )
+
+
+def test_a_house_number_is_not_an_area() -> None:
+    wf = shipped()[1]["open_restaurant"]
+    assert "area" not in read_facts(wf, "店在珞喻路100号", TODAY)
+    assert read_facts(wf, "门面大概八十来平", TODAY)["area"] == 80
+
+
+def test_early_submit_marks_undecided_materials_and_offers_handoffs() -> None:
+    engine = shipped_engine()
+    state, step = engine.start("birth", prefill={"born_in_province": True, "huji": "hubei", "married": True})
+    assert step.kind == "question"
+    state, step = engine.submit(state)
+    assert step.kind == "checklist" and step.handoff
+    marks = {m.name: m.mark for m in step.checklist.materials}
+    assert marks["产妇本人名下银行卡（卡号及开户行）"] == "视情况"
+    assert "视情况" in step.prompt and "尚未确认" in step.prompt
+
+
+def test_prefilled_facts_are_confirmed_in_one_line() -> None:
+    _state, step = shipped_engine().start("birth", prefill={"married": True})
+    assert "根据您前面提到的情况" in step.prompt and "父母已办理结婚登记：是" in step.prompt
