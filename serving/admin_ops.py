@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 
 from retrieval.knowledge_base import KnowledgeBase
 from retrieval.lexical.synonyms import DEFAULT_SYNONYMS, SynonymMap
+from retrieval.loaders import doc_id_from_stem
 from retrieval.registry import DocumentRecord
 from serving import messages
 from serving.errors import ApiError
@@ -27,7 +28,7 @@ _TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".yaml", ".yml"}
 def safe_filename(name: str) -> str:
     """The upload's base name, NFC, without path parts, control or shell characters; never empty.
 
-    The suffix is kept (it picks the loader) and the stem (it becomes the document id).
+    The suffix is kept (it picks the loader) and the stem (the readable part of the document id).
     """
     base = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
     base = _UNSAFE.sub("_", base).strip("._ ")
@@ -82,6 +83,23 @@ def document_json(record: DocumentRecord) -> dict[str, Any]:
     data = record.to_json()
     data["metadata"] = {k: v for k, v in record.metadata.items() if k != "dict_words"}
     return data
+
+
+def replaced_json(record: DocumentRecord) -> dict[str, Any]:
+    """What a ``replace=`` upload will replace, as the admin must see it before confirming."""
+    keys = ("doc_id", "title", "doc_type", "version", "chunk_count", "status", "updated_at")
+    data = record.to_json()
+    return {k: data[k] for k in keys}
+
+
+def same_name_json(records: list[DocumentRecord], filename: str, *, exclude: str) -> list[dict[str, Any]]:
+    """Live documents whose source had this file name: an upload does not replace them unless asked."""
+    stem_id = doc_id_from_stem(Path(filename).stem)
+    return [
+        {"doc_id": r.doc_id, "title": r.title}
+        for r in records
+        if r.doc_id != exclude and (Path(r.source).name == filename or r.doc_id == stem_id)
+    ]
 
 
 class SynonymsEditor:

@@ -13,6 +13,7 @@ from retrieval.factory import SAMPLE_KB_DIR
 from serving.admin_ops import EvalReports, SynonymsEditor
 from serving.casework import CaseDesk
 from serving.db import create_tables
+from serving.ingest_job import parse_limits
 from serving.jobs import InProcessJobQueue, JobQueue, JobStore
 from serving.limits import RateLimiter, build_rate_limiter
 from serving.obs import Metrics
@@ -63,7 +64,7 @@ def build_job_queue(settings: Settings, services: Services, store: JobStore) -> 
         from serving.worker import CeleryJobQueue, create_celery_app
 
         return CeleryJobQueue(create_celery_app(settings), store)
-    return InProcessJobQueue(services.kb, store)
+    return InProcessJobQueue(services.kb, store, parse_limits(settings.api))
 
 
 async def build_context(settings: Settings, services: Services, metrics: Metrics) -> AppContext:

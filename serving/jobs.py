@@ -14,7 +14,6 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import JSON, DateTime, Float, Integer, String, Text, select
@@ -24,6 +23,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from retrieval.knowledge_base import KnowledgeBase
 from serving import messages
 from serving.db import ServingBase, as_utc, utcnow
+from serving.ingest_job import entries_from_payload, ingest_entries, reindex_entries
+from serving.parsing import ParseLimits
 
 log = logging.getLogger(__name__)
 
@@ -138,35 +139,26 @@ class JobStore:
             return [_record(r) for r in rows]
 
 
-def _job_paths(kb: KnowledgeBase, job: JobRecord) -> list[Path]:
-    if job.kind == "reindex":
-        # Re-read every document whose source file still exists (unchanged ones are skipped by hash).
-        return [Path(d.source) for d in kb.documents() if d.source and Path(d.source).is_file()]
-    return [Path(p) for p in job.payload.get("paths", [])]
+def execute_job(
+    kb: KnowledgeBase, store: JobStore, job_id: str, limits: ParseLimits | None = None
+) -> JobRecord | None:
+    """The job body both queues run: parse the job's files (or every document's source) in the
+    isolated parser and index them, recording progress.
 
-
-def execute_job(kb: KnowledgeBase, store: JobStore, job_id: str) -> JobRecord | None:
-    """The job body both queues run: ingest the job's files (or re-read all sources), recording progress.
-
-    A job whose files all fail to load is ``failed`` with the loader's message; a partly failed job is
-    ``done`` and its report lists the failures.
+    A job whose files all fail (a loader refusal, a broken size/count/time bound) is ``failed`` with
+    the reasons; a partly failed job is ``done`` and its report lists the failures.
     """
-    from retrieval.knowledge_base import expand_paths
-
     job = store.get(job_id)
     if job is None or job.status not in ("queued", "running"):
         return job
     try:
-        files = expand_paths(_job_paths(kb, job))
-        store.update(job_id, status="running", total=len(files), done=0, progress=0.0)
-        count = 0
+        entries = reindex_entries(kb) if job.kind == "reindex" else entries_from_payload(job.payload)
+        store.update(job_id, status="running", total=len(entries), done=0, progress=0.0)
 
-        def progress(_path: str, _outcome: str) -> None:
-            nonlocal count
-            count += 1
-            store.update(job_id, done=count, progress=count / max(len(files), 1))
+        def progress(count: int) -> None:
+            store.update(job_id, done=count, progress=count / max(len(entries), 1))
 
-        report = kb.ingest_paths(files, progress=progress)
+        report = ingest_entries(kb, entries, limits or ParseLimits(), progress)
         if job.kind == "reindex":
             kb.rebuild_lexical()
         data = report.to_json()
@@ -208,9 +200,10 @@ class JobQueue(Protocol):
 class InProcessJobQueue:
     """One daemon thread, one job at a time (ingestion writes must not interleave in one process)."""
 
-    def __init__(self, kb: KnowledgeBase, store: JobStore) -> None:
+    def __init__(self, kb: KnowledgeBase, store: JobStore, limits: ParseLimits | None = None) -> None:
         self._kb = kb
         self._store = store
+        self._limits = limits
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
 
@@ -245,4 +238,4 @@ class InProcessJobQueue:
             job_id = self._queue.get()
             if job_id is None:
                 return
-            execute_job(self._kb, self._store, job_id)
+            execute_job(self._kb, self._store, job_id, self._limits)

@@ -44,4 +44,8 @@ NO_USER_MESSAGE = "messages 中没有用户消息 / no user message in messages"
 
 JOB_INTERRUPTED = "服务重启，任务被中断，请重新上传 / interrupted by a restart; upload again"
 JOB_NOTHING_INGESTED = "文件未能入库：{detail} / nothing was ingested"
+DOC_ID_TAKEN = "文档编号 {doc_id} 已被占用，未入库，请重新上传 / document id {doc_id} is taken; upload again"
+REPLACE_TARGET_GONE = (
+    "要替换的文档 {doc_id} 已不存在，未入库 / the document to replace ({doc_id}) no longer exists"
+)
 JOB_CRASHED = "任务执行出错：{detail} / the job failed"

@@ -30,13 +30,6 @@ class LLMSettings(BaseModel):
     # Circuit breaker: this many failed LLM calls in a row stop calling it for breaker_reset_s.
     breaker_failures: int = Field(default=3, ge=1)
     breaker_reset_s: float = Field(default=30.0, gt=0)
-    # One deadline per citizen turn for all its LLM calls: the answer's first token, and the whole turn.
-    # Past either, the turn falls back (rules, extractive answer) instead of waiting.
-    first_token_s: float = Field(default=3.0, gt=0)
-    turn_s: float = Field(default=20.0, gt=0)
-    # Circuit breaker: this many failed LLM calls in a row stop calling it for breaker_reset_s.
-    breaker_failures: int = Field(default=3, ge=1)
-    breaker_reset_s: float = Field(default=30.0, gt=0)
 
 
 class RedisSettings(BaseModel):
@@ -113,6 +106,12 @@ class ApiSettings(BaseModel):
     # Load the shipped sample knowledge base when the KB is empty at start-up.
     sample_if_empty: bool = True
     eval_dir: Path = Path("./eval-reports")
+    # Bounds for parsing one uploaded file (a killable worker process; see serving/parsing.py).
+    parse_timeout_s: float = Field(default=60.0, gt=0)
+    parse_memory_mb: int = Field(default=2048, ge=256)
+    parse_max_uncompressed_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    parse_max_paragraphs: int = Field(default=50_000, ge=10)
+    parse_max_pages: int = Field(default=2_000, ge=1)
     events_poll_s: float = Field(default=1.0, gt=0)
     sse_ping_s: float = Field(default=15.0, ge=0)
 

@@ -15,6 +15,7 @@ from typing import Any
 from celery import Celery
 
 from serving import messages
+from serving.ingest_job import parse_limits
 from serving.jobs import JobKind, JobRecord, JobStore, QueueUnavailable, execute_job
 from serving.services import Services, build_services
 from serving.settings import Settings
@@ -38,7 +39,8 @@ def broker_url(settings: Settings) -> str:
 
 def run_job_body(services: Services, job_id: str) -> str:
     """What the Celery task does (callable directly in tests): run the job, return its final status."""
-    record = execute_job(services.kb, JobStore(services.engine), job_id)
+    limits = parse_limits(services.settings.api)
+    record = execute_job(services.kb, JobStore(services.engine), job_id, limits)
     return record.status if record is not None else "missing"
 
 

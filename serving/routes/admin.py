@@ -11,11 +11,19 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from retrieval.lexical.synonyms import SynonymsError
 from serving import messages
-from serving.admin_ops import check_upload, document_json, safe_filename, save_upload
+from serving.admin_ops import (
+    check_upload,
+    document_json,
+    replaced_json,
+    safe_filename,
+    same_name_json,
+    save_upload,
+)
 from serving.auth import Admin
 from serving.context import AppContext
 from serving.deps import Ctx
 from serving.errors import ApiError
+from serving.ingest_job import upload_doc_id
 from serving.jobs import JobKind, JobRecord, QueueUnavailable, new_job_id
 from serving.schemas import SynonymsRequest
 
@@ -40,17 +48,36 @@ async def list_documents(_: Admin, ctx: Ctx) -> list[dict[str, Any]]:
 
 
 @router.post("/documents", status_code=202)
-async def upload_document(user: Admin, ctx: Ctx, file: UploadFile = File(...)) -> dict[str, Any]:
+async def upload_document(
+    user: Admin,
+    ctx: Ctx,
+    file: UploadFile = File(...),
+    replace: str | None = Query(default=None, min_length=1, max_length=128),
+) -> dict[str, Any]:
+    """A new document with its own id; with ``replace=<doc_id>``, a new version of that document.
+
+    The response says which id the upload gets, which document it replaces (title, version, chunks),
+    and which live documents share its file name (they are *not* replaced)."""
     head = await file.read(8192)
     await file.seek(0)
     check_upload(file.filename or "", head, ctx.settings.api.upload_suffixes)
+    records = await anyio.to_thread.run_sync(ctx.services.kb.documents)
+    target = next((r for r in records if r.doc_id == replace), None) if replace else None
+    if replace and target is None:
+        raise ApiError(404, "not_found", messages.DOC_NOT_FOUND)
     job_id = new_job_id()
     dest = ctx.settings.data_dir / "uploads" / job_id / safe_filename(file.filename or "upload")
     await anyio.to_thread.run_sync(save_upload, file.file, dest, ctx.settings.api.max_upload_bytes)
-    job = await submit_job(
-        ctx, "ingest", {"paths": [str(dest)], "filename": dest.name}, job_id, user.username
-    )
-    return {"job_id": job.id, "status": job.status}
+    doc_id = target.doc_id if target else upload_doc_id(dest.name, job_id)
+    payload = {"paths": [str(dest)], "filename": dest.name, "doc_ids": {str(dest): doc_id}}
+    job = await submit_job(ctx, "ingest", {**payload, "replace": target is not None}, job_id, user.username)
+    return {
+        "job_id": job.id,
+        "status": job.status,
+        "doc_id": doc_id,
+        "replaces": replaced_json(target) if target else None,
+        "same_name": same_name_json(records, dest.name, exclude=doc_id),
+    }
 
 
 @router.post("/documents/{doc_id}/retire")

@@ -41,6 +41,8 @@
         h('td', { class: 'num', text: String(d.chunk_count ?? '') }),
         h('td', { class: 'small', text: fmtTime(d.updated_at) }),
         h('td', { class: 'actions-cell' },
+          h('button', { type: 'button', class: 'btn small', text: '替换',
+            attrs: { 'aria-label': `替换 ${d.title}` }, on: { click: () => pickReplacement(d) } }),
           retired ? null : h('button', { type: 'button', class: 'btn small', text: '废止',
             attrs: { 'aria-label': `废止 ${d.title}` }, on: { click: () => retire(d) } }),
           h('button', { type: 'button', class: 'btn small danger-outline', text: '删除',
@@ -75,10 +77,11 @@
   function jobCard(title) {
     const bar = h('progress', { max: 1, value: 0, attrs: { 'aria-label': `${title} 入库进度` } });
     const state = h('span', { class: 'job-state', text: '上传中…' });
+    const note = h('div', { class: 'job-note small' });
     const detail = h('div', { class: 'job-detail small' });
-    const li = h('li', { class: 'job' }, h('div', { class: 'job-head' }, h('strong', { text: title }), state), bar, detail);
+    const li = h('li', { class: 'job' }, h('div', { class: 'job-head' }, h('strong', { text: title }), state), bar, note, detail);
     $('jobs').prepend(li);
-    return { li, bar, state, detail };
+    return { li, bar, state, note, detail };
   }
 
   function describeReport(report) {
@@ -122,13 +125,39 @@
     }
   }
 
-  async function uploadOne(file) {
-    const card = jobCard(file.name);
+  // Replacing is an explicit choice: the admin picks the document, then a file, and confirms what
+  // will be replaced (title, id, version, chunks) before anything is uploaded.
+  function pickReplacement(d) {
+    const input = h('input', { type: 'file', accept: $('upload-file').accept, hidden: true });
+    input.addEventListener('change', async () => {
+      const file = input.files && input.files[0];
+      input.remove();
+      if (!file) return;
+      const what = `“${d.title}”（编号 ${d.doc_id}，v${d.version}，${d.chunk_count ?? 0} 个分块）`;
+      if (!(await confirmDialog(`用文件“${file.name}”替换${what}？替换后旧版本不再被引用。`, '替换'))) return;
+      await uploadOne(file, d);
+      loadDocs();
+    });
+    document.body.appendChild(input);
+    input.click();
+  }
+
+  async function uploadOne(file, target) {
+    const card = jobCard(target ? `${file.name} → 替换 ${target.title}` : file.name);
     const form = new FormData();
     form.append('file', file, file.name);
+    const url = target ? `/api/admin/documents?replace=${encodeURIComponent(target.doc_id)}` : '/api/admin/documents';
     try {
-      const res = await api('/api/admin/documents', { form, staff: true });
+      const res = await api(url, { form, staff: true });
       card.state.textContent = JOB_STATUS.queued;
+      const r = res.replaces;
+      card.note.appendChild(h('p', { text: r
+        ? `将替换：${r.title}（${r.doc_id}，v${r.version}，${r.chunk_count} 个分块）`
+        : `将新增为文档 ${res.doc_id}` }));
+      for (const same of res.same_name || []) {
+        card.note.appendChild(h('p', { class: 'muted', text:
+          `已有同名文档“${same.title}”（${same.doc_id}），未被替换；如需替换，请在文档列表中点击它的“替换”。` }));
+      }
       await pollJob(res.job_id || res.id, card);
     } catch (e) {
       card.state.textContent = '上传失败';

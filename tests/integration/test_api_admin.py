@@ -60,15 +60,17 @@ def test_uploaded_document_is_ingested_by_a_job_and_answers_questions(
     before = _doc_ids(admin)
     r = _upload(admin, "quantum-pilot.md", NEW_DOC.encode())
     assert r.status_code == 202
+    doc_id = r.json()["doc_id"]
+    assert doc_id.startswith("quantum-pilot-") and r.json()["replaces"] is None
     job = wait_job(admin, r.json()["job_id"])
     assert job["status"] == "done", job
-    assert job["progress"] == 1.0 and job["total"] == 1 and job["report"]["added"] == ["quantum-pilot"]
-    assert _doc_ids(admin) - before == {"quantum-pilot"}
+    assert job["progress"] == 1.0 and job["total"] == 1 and job["report"]["added"] == [doc_id]
+    assert _doc_ids(admin) - before == {doc_id}
     saved = server.ctx.settings.data_dir / "uploads" / job["id"] / "quantum-pilot.md"
     assert saved.is_file()
     with server.client() as citizen:
         answer = citizen.post("/api/chat", json={"message": "量子政务试点申请要提交什么材料"}).json()
-    assert "quantum-pilot" in [c["doc_id"] for c in answer["citations"]], answer
+    assert doc_id in [c["doc_id"] for c in answer["citations"]], answer
     jobs = admin.get("/api/admin/jobs").json()
     assert jobs[0]["id"] == job["id"]
 
@@ -107,12 +109,13 @@ def test_retire_and_delete_documents(admin: httpx.Client) -> None:
         "# 待废止的通知\n\n这是一份将被废止的测试通知，内容涉及测试废止流程。\n".encode(),
     )
     assert wait_job(admin, r.json()["job_id"])["status"] == "done"
-    assert admin.post("/api/admin/documents/to-retire/retire").json()["status"] == "废止"
-    doc = next(d for d in admin.get("/api/admin/documents").json() if d["doc_id"] == "to-retire")
+    doc_id = r.json()["doc_id"]
+    assert admin.post(f"/api/admin/documents/{doc_id}/retire").json()["status"] == "废止"
+    doc = next(d for d in admin.get("/api/admin/documents").json() if d["doc_id"] == doc_id)
     assert doc["status"] == "废止"
-    assert admin.delete("/api/admin/documents/to-retire").status_code == 200
-    assert "to-retire" not in _doc_ids(admin)
-    assert admin.delete("/api/admin/documents/to-retire").status_code == 404
+    assert admin.delete(f"/api/admin/documents/{doc_id}").status_code == 200
+    assert doc_id not in _doc_ids(admin)
+    assert admin.delete(f"/api/admin/documents/{doc_id}").status_code == 404
     assert admin.post("/api/admin/documents/nope/retire").status_code == 404
 
 
@@ -176,10 +179,11 @@ def test_upload_flow_on_both_databases(db_url: str, tmp_path: Path) -> None:
             r = _upload(admin, "quantum-pilot.md", NEW_DOC.encode())
             job = wait_job(admin, r.json()["job_id"])
             assert job["status"] == "done", job
-            assert [d["doc_id"] for d in admin.get("/api/admin/documents").json()] == ["quantum-pilot"]
+            doc_id = r.json()["doc_id"]
+            assert [d["doc_id"] for d in admin.get("/api/admin/documents").json()] == [doc_id]
             broken = wait_job(admin, _upload(admin, "x.pdf", b"%PDF-1.7 broken").json()["job_id"])
             assert broken["status"] == "failed"
         with srv.client() as citizen:
             answer = citizen.post("/api/chat", json={"message": "量子政务试点申请要提交什么材料"}).json()
-            assert [c["doc_id"] for c in answer["citations"]][:1] == ["quantum-pilot"]
+            assert [c["doc_id"] for c in answer["citations"]][:1] == [doc_id]
         assert not srv.blocking_reports()
