@@ -367,6 +367,34 @@ def eval_cmd(
     typer.echo(f"report: {out / 'report.md'}", err=True)
 
 
+nlu_app = typer.Typer(add_completion=False, no_args_is_help=True, help="the trained understanding")
+app.add_typer(nlu_app, name="nlu")
+
+
+@nlu_app.command("train")
+def nlu_train() -> None:
+    """Retrain the intent / act / item models from the shipped corpus and the catalog; print held-out figures."""
+    from assistant.nlu.corpus import load_corpus
+    from serving.services import nlu_model_path
+
+    settings = Settings()
+    nlu_model_path(settings).unlink(missing_ok=True)
+    services = _services()
+    nlu = services.assistant.nlu
+    held = load_corpus(nlu.catalog_terms, split="held_out")
+    size = nlu_model_path(settings).stat().st_size
+    _emit({
+        "model": str(nlu_model_path(settings)), "bytes": size, "train_seconds": round(nlu.model.train_seconds, 2),
+        "held_out": {name: getattr(nlu.model, name).score(getattr(held, name)) for name in ("intent", "act", "item")},
+    })  # fmt: skip
+
+
+@nlu_app.command("classify")
+def nlu_classify(text: Annotated[str, typer.Argument(help="a citizen message")]) -> None:
+    """What the models read in one message (intent, act, item, probabilities)."""
+    _emit(_services().assistant.nlu.understand(text).to_json())
+
+
 def main() -> None:
     app()
 

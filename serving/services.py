@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
@@ -168,8 +169,12 @@ def build_understander(
     settings: Settings, items: ItemMatcher, guides: Mapping[str, ServiceGuide]
 ) -> Understander:
     """The trained NLU: loaded from the data dir when it matches the corpus and catalog, else trained."""
-    model = load_or_train(settings.data_dir / "nlu" / "model.joblib", catalog_terms(items, guides))
-    return Understander(model, items)
+    terms = catalog_terms(items, guides)
+    return Understander(load_or_train(nlu_model_path(settings), terms), items, catalog_terms=terms)
+
+
+def nlu_model_path(settings: Settings) -> Path:
+    return settings.data_dir / "nlu" / "model.joblib"
 
 
 def build_services(

@@ -51,8 +51,10 @@ class Understander:
         min_intent: float = 0.35,
         min_item: float = 0.45,
         override_item: float = 0.8,
+        catalog_terms: dict[str, list[str]] | None = None,
     ) -> None:
         self.model = model
+        self.catalog_terms = catalog_terms or {}
         self.items = items
         self.min_intent = min_intent
         self.min_item = min_item
