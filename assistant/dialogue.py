@@ -61,8 +61,9 @@ class Dialogue:
         return self.state.topic
 
     def set_focus(self, item: str | None) -> None:
-        if item:
+        if item and item != self.state.topic:
             self.state.topic = item
+            self._d["focus_turns"] = 0
 
     def facts(self, item: str) -> dict[str, Any]:
         return dict((self._d.get("facts") or {}).get(item) or {})
@@ -76,6 +77,13 @@ class Dialogue:
         known.update(facts)
         sources = self._d.setdefault("fact_turns", {}).setdefault(item, {})
         sources.update(dict.fromkeys(facts, turn_id))
+
+    def told_about(self, item: str) -> bool:
+        """The citizen already talked about this item in earlier turns (facts, or two turns in focus)."""
+        return bool(self.facts(item)) or int(self._d.get("focus_turns", 0)) >= 2
+
+    def count_turn(self) -> None:
+        self._d["focus_turns"] = int(self._d.get("focus_turns", 0)) + 1 if self.state.topic else 0
 
     def forget_facts(self, item: str) -> None:
         (self._d.get("facts") or {}).pop(item, None)
@@ -142,6 +150,10 @@ def decide(
         if item and has_flow(item):
             return Action("submit", item, Intent.TRANSACT, u.act_p, "submit act")
         return Action("which_item", None, Intent.TRANSACT, u.act_p, "submit, no item")
+    go_ahead = u.intent is Intent.TRANSACT and u.act == "start" and item and item == dialogue.focus
+    if go_ahead and item and has_flow(item) and dialogue.told_about(item):
+        # "好 帮我申请" after telling the situation over several turns: do it now, do not start over.
+        return Action("submit", item, Intent.TRANSACT, u.intent_p, "go ahead after the situation")
     if u.intent is Intent.TRANSACT:
         if item is None and u.item_probs:
             guess, p = max(u.item_probs.items(), key=lambda kv: kv[1])

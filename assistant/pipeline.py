@@ -51,6 +51,7 @@ def search_text(masked: str) -> str:
 
 
 _VERIFY = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+_ELLIPTICAL_CHARS = 20
 _NAMED_HANDOFFS = ("窗口帮办", "帮办", "12345", "12345工单")
 
 
@@ -210,6 +211,7 @@ class Assistant:
         dialogue.set_focus(resolve_item(u, dialogue.focus, Thresholds()))
         self._remember_facts(t, dialogue, action.item or dialogue.focus)
         dialogue.note(action.intent, u.act)
+        dialogue.count_turn()
         async for e in self._act(t, state, action, flow):
             yield e
 
@@ -320,10 +322,12 @@ class Assistant:
             return replace(action, kind="start_flow", item=top.doc_id, reason="transact + top guide")
         return action
 
-    async def _condense(self, text: str, state: SessionState) -> str:
+    async def _condense(self, text: str, state: SessionState, *, elliptical: bool = False) -> str:
+        """``elliptical``: the models found no item of its own in a short message while an item is in
+        focus ("这些要不要交钱啊"): it is read against the focus."""
         items = self.consult.items
         cues = self.router.followup_cues()
-        if not state.history or not needs_context(text, cues, items):
+        if not state.history or not (elliptical or needs_context(text, cues, items)):
             return text
         if self.llm is not None:
             history = "\n".join(
@@ -339,6 +343,8 @@ class Assistant:
                     return rewritten
             except LLMUnavailable:
                 pass
+        if elliptical and state.topic in items.ids():
+            return f"{core_name(items.name(state.topic))} {text.strip()}"
         return condense_by_topic(text, state.topic, items, cues)
 
     async def _consult(
@@ -347,7 +353,9 @@ class Assistant:
         """A grounded answer. ``oos_likely`` (the models read the message as out of scope): search first and
         answer only with evidence, otherwise say it is out of scope."""
         t0 = time.perf_counter()
-        t.standalone = await self._condense(search_text(t.question), state)
+        own_item = t.understanding.get("item") if t.understanding else None
+        elliptical = own_item is None and bool(state.topic) and len(t.question) <= _ELLIPTICAL_CHARS
+        t.standalone = await self._condense(search_text(t.question), state, elliptical=elliptical)
         t.timings["condense"] = (time.perf_counter() - t0) * 1000
         probe = None
         if oos_likely or (not self.router.is_domain(t.standalone) and not decision.workflow_id):
@@ -377,7 +385,8 @@ class Assistant:
             t.top_relevance = max((h.relevance for h in out.result.hits), default=0.0)
             t.timings.update({f"search_{k}": v for k, v in out.result.timings_ms.items() if k == "total"})
         if t.has_evidence:
-            topic = decision.workflow_id or self.consult.items.match(t.standalone)
+            # The dialogue state already chose the focus; evidence only fills it when there is none.
+            topic = decision.workflow_id or state.topic or self.consult.items.match(t.standalone)
             if topic is None and t.citations and t.citations[0].doc_id in self.consult.items.ids():
                 topic = t.citations[0].doc_id
             state.topic = topic or state.topic
