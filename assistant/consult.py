@@ -26,7 +26,7 @@ from assistant.answerers.extractive import (
     sentence_answer,
 )
 from assistant.answerers.llm import build_messages, passage_text
-from assistant.answerers.output_guard import OutputGuard, load_allowed_terms, prompt_public_parts
+from assistant.answerers.output_guard import OutputGuard, PromptFacts, load_allowed_terms, prompt_public_parts
 from assistant.answerers.sentences import SentenceBuffer
 from assistant.items import ItemMatcher, core_name
 from assistant.llm.base import ChatModel, LLMUnavailable
@@ -88,8 +88,8 @@ class ConsultAnswerer:
         # A secret marker in the system prompt: seeing it in an answer proves the prompt leaked.
         self.canary = canary or f"GC-{secrets.token_hex(6)}"
         self.system_prompt = prompts.template("answer_system").text.replace("{canary}", self.canary)
-        self._public = (*prompts.reply_texts(), *prompt_public_parts(self.system_prompt))
-        self._allowed_terms = load_allowed_terms()
+        public = (*prompts.reply_texts(), *prompt_public_parts(self.system_prompt))
+        self._facts = PromptFacts.build(self.system_prompt, self.canary, public, load_allowed_terms())
 
     async def search(self, question: str, filters: SearchFilters | None = None) -> SearchResult:
         # Retrieval is CPU-bound (jieba, numpy, SQLite): keep it off the event loop.
@@ -143,14 +143,7 @@ class ConsultAnswerer:
         built = build_messages(self.system_prompt, hits, history, question, history_chars=self.history_chars)
         # The whole request stays within the model's context: oldest history goes first.
         messages = list(fit_messages(built, self.context_chars))
-        guard = OutputGuard(
-            system_prompt=self.system_prompt,
-            canary=self.canary,
-            passages=[passage_text(h) for h in hits],
-            question=question,
-            public=self._public,
-            allowed_terms=self._allowed_terms,
-        )
+        guard = OutputGuard(self._facts, [passage_text(h) for h in hits], question)
         buffer = SentenceBuffer()
         shown: list[str] = []
 

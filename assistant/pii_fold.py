@@ -19,23 +19,18 @@ Per original character:
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 
 _DASHES = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\ufe58\ufe63\uff0d")
 _DROP = frozenset({"Cf", "Mn", "Me", "Cc", "Co", "Cs"})
-_ASCII_FAST = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
-_ASCII_SPACE = str.maketrans({c: " " for c in "\t\n\r\x0b\x0c"})
-_CACHE: dict[str, str] = {}
-_CACHE_MAX = 50_000
+_TABLE_MAX = 100_000
+# Characters that fold to nothing or to several characters: only texts holding one need an offset map.
+_IRREGULAR: set[str] = set()
 
 
 def fold_char(ch: str) -> str:
     """The folded form of one character: ``""``, one or several characters (``⑩`` -> ``10``)."""
-    cached = _CACHE.get(ch)
-    if cached is not None:
-        return cached
     if ch.isspace():
         out = " "
     elif unicodedata.category(ch) in _DROP:
@@ -57,9 +52,22 @@ def fold_char(ch: str) -> str:
             elif unicodedata.category(c) not in _DROP:
                 parts.append(c)
         out = "".join(parts)
-    if len(_CACHE) < _CACHE_MAX:
-        _CACHE[ch] = out
     return out
+
+
+class _FoldTable(dict[int, str]):
+    """``str.translate`` table filled on first sight of each character (C speed afterwards)."""
+
+    def __missing__(self, codepoint: int) -> str:
+        out = fold_char(chr(codepoint))
+        if len(out) != 1:
+            _IRREGULAR.add(chr(codepoint))
+        if len(self) < _TABLE_MAX:
+            self[codepoint] = out
+        return out
+
+
+_TABLE = _FoldTable()
 
 
 @dataclass(frozen=True)
@@ -69,7 +77,7 @@ class Folded:
     ``src[i]`` is the index of the original character that folded character ``i`` came from; ``ends[i]``
     is where that character's original text ends, dropped invisible characters right after it included
     (so a masked value takes a trailing keycap mark or zero-width space with it). Both are empty when
-    folding kept every offset (plain ASCII text without control characters).
+    folding kept every offset (every character folded to exactly one).
     """
 
     text: str
@@ -84,15 +92,21 @@ class Folded:
         return self.src[start], self.ends[end - 1]
 
 
+def fold_text(text: str) -> str:
+    """Only the folded text, without the offset map (fast, for scanning large texts)."""
+    return text.translate(_TABLE)
+
+
 def fold(text: str) -> Folded:
     """Fold ``text`` for detection (see the module docstring); never raises for any string."""
-    if text.isascii() and not _ASCII_FAST.search(text):
-        return Folded(text.translate(_ASCII_SPACE))
+    folded = text.translate(_TABLE)
+    if _IRREGULAR.isdisjoint(text):
+        return Folded(folded)  # every character folded to exactly one: offsets are unchanged
     parts: list[str] = []
     src: list[int] = []
     ends: list[int] = []
     for i, ch in enumerate(text):
-        out = ch if ch.isascii() and " " <= ch <= "~" else fold_char(ch)
+        out = _TABLE[ord(ch)]
         if out:
             parts.append(out)
             src.extend([i] * len(out))

@@ -12,11 +12,10 @@ import datetime as dt
 import json
 import random
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from assistant.pii_fold import fold
+from assistant.pii_fold import fold_text
 from evals.fake_pii import make_card_number, make_id_number
 
 _ZERO_WIDTH = ("\u200b", "\u200d", "\u2060", "\u00ad", "\ufeff")
@@ -143,11 +142,14 @@ def generate(n: int, seed: int = 9) -> list[PIIMessage]:
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
 def squeeze(text: str) -> str:
     """Letters (of any script) and digits only, folded and upper-cased (JSON ``\\uXXXX`` escapes decoded
     first): separators and invisible characters between digits vanish, words still keep numbers apart."""
     text = _UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
-    return "".join(ch for ch in fold(text).text.upper() if unicodedata.category(ch)[0] in "LN")
+    return _NOT_WORD.sub("", fold_text(text).upper())
 
 
 def leaks(texts: Iterable[str], raw_values: Iterable[str]) -> list[str]:

@@ -98,43 +98,61 @@ def codewords(question: str) -> set[str]:
     return {c for c in (compact(x) for x in found) if len(c) >= 2}
 
 
+@dataclass(frozen=True)
+class PromptFacts:
+    """What every answer is checked against, computed once per system prompt (not per answer)."""
+
+    canary: str  # compact
+    prompt_shingles: frozenset[str]  # wording of the system prompt that is not public
+    public: str  # compact public texts, joined
+    public_numbers: frozenset[str]
+    allowed_terms: frozenset[str]
+
+    @classmethod
+    def build(
+        cls,
+        system_prompt: str,
+        canary: str,
+        public: Iterable[str],
+        allowed_terms: frozenset[str] = frozenset(),
+    ) -> PromptFacts:
+        """Args: the system prompt as sent (canary included), the secret canary in it, text the model may
+        repeat freely (fixed replies; the prompt's quoted phrases and example), allowed Latin terms."""
+        public = tuple(public)
+        public_texts = [compact(p) for p in public]
+        public_shingles = set().union(*(_shingles(t) for t in public_texts))
+        lines = [_LIST_ITEM.sub(" ", line) for text in public for line in text.splitlines()]
+        return cls(
+            canary=compact(canary),
+            prompt_shingles=frozenset(_shingles(compact(system_prompt)) - public_shingles),
+            public="\n".join(public_texts),
+            public_numbers=frozenset(set().union(*(numbers(line) for line in lines)) if lines else ()),
+            allowed_terms=allowed_terms,
+        )
+
+
 class OutputGuard:
     """Checks one LLM answer against what the model was given.
 
     Args:
-        system_prompt: the system prompt as sent (canary included).
-        canary: the secret marker in it.
+        facts: the system prompt's facts (``PromptFacts.build``).
         passages: the numbered passages, in order (passage ``n`` is ``passages[n - 1]``).
         question: the citizen's (masked) question.
-        public: text the model may repeat freely (fixed replies; quoted phrases and examples of the prompt).
-        allowed_terms: compact Latin-letter terms allowed without a passage.
         leak_chars: characters of non-public system-prompt wording that make a sentence a leak.
     """
 
     def __init__(
-        self,
-        *,
-        system_prompt: str,
-        canary: str,
-        passages: Sequence[str],
-        question: str,
-        public: Iterable[str] = (),
-        allowed_terms: frozenset[str] = frozenset(),
-        leak_chars: int = 24,
+        self, facts: PromptFacts, passages: Sequence[str], question: str, leak_chars: int = 24
     ) -> None:
-        self._canary = compact(canary)
+        self._facts = facts
+        self._canary = facts.canary
         self._passages = [compact(p) for p in passages]
         self._passage_numbers = [numbers(p) for p in passages]
-        public = tuple(public)
-        public_texts = [compact(p) for p in public]
-        public_shingles = set().union(*(_shingles(t) for t in [*self._passages, *public_texts]))
-        self._prompt_shingles = _shingles(compact(system_prompt)) - public_shingles
-        self._public = "\n".join(public_texts)
-        lines = [_LIST_ITEM.sub(" ", line) for text in public for line in text.splitlines()]
-        self._public_numbers = set().union(*(numbers(line) for line in lines)) if lines else set()
+        self._public = facts.public
+        self._public_numbers = facts.public_numbers
         self._question_numbers = {n for n in numbers(question) if len(n.replace(".", "")) <= 4}
         self._codewords = {c for c in codewords(question) if not any(c in p for p in self._passages)}
-        self._allowed_terms = allowed_terms
+        self._allowed_terms = facts.allowed_terms
         self._leak_chars = leak_chars
 
     def _supported(self, term: str) -> bool:
@@ -143,7 +161,8 @@ class OutputGuard:
     def _leaked_chars(self, text: str) -> int:
         covered = [False] * len(text)
         for i in range(len(text) - _SHINGLE + 1):
-            if text[i : i + _SHINGLE] in self._prompt_shingles:
+            shingle = text[i : i + _SHINGLE]
+            if shingle in self._facts.prompt_shingles and not any(shingle in p for p in self._passages):
                 covered[i : i + _SHINGLE] = [True] * _SHINGLE
         return sum(covered)
 

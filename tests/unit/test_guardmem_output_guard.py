@@ -6,6 +6,7 @@ import pytest
 
 from assistant.answerers.output_guard import (
     OutputGuard,
+    PromptFacts,
     codewords,
     load_allowed_terms,
     numbers,
@@ -26,15 +27,13 @@ PASSAGES = [
 ]
 
 
+FACTS = PromptFacts.build(
+    SYSTEM, CANARY, (*STORE.reply_texts(), *prompt_public_parts(SYSTEM)), load_allowed_terms()
+)
+
+
 def guard(question: str = "生孩子上户口要带什么材料") -> OutputGuard:
-    return OutputGuard(
-        system_prompt=SYSTEM,
-        canary=CANARY,
-        passages=PASSAGES,
-        question=question,
-        public=(*STORE.reply_texts(), *prompt_public_parts(SYSTEM)),
-        allowed_terms=load_allowed_terms(),
-    )
+    return OutputGuard(FACTS, PASSAGES, question)
 
 
 @pytest.mark.parametrize(
