@@ -16,6 +16,8 @@ from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, Text, fu
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from assistant.pii import mask_text
+
 # 好差评 five levels (GB/T 39734-2020): stars -> label.
 RATING_LEVELS: dict[int, str] = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 LEVEL_STARS = {v: k for k, v in RATING_LEVELS.items()}
@@ -80,6 +82,12 @@ class AuditEntry:
     prompt_version: str
     model: str
     timings: dict[str, float]
+
+    def __post_init__(self) -> None:
+        # Whatever the caller passes, an audit record holds masked text only: the standalone question is
+        # rebuilt after masking (condensing, whitespace folding), so it is masked again here.
+        for name in ("question_masked", "standalone_masked", "answer_masked"):
+            object.__setattr__(self, name, mask_text(getattr(self, name)))
 
 
 class UnknownTurn(LookupError):

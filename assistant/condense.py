@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from assistant.items import ItemMatcher, core_name
+from assistant.pii import mask_text
 
 
 def needs_context(message: str, followup_cues: Sequence[str], items: ItemMatcher) -> bool:
@@ -20,7 +21,10 @@ def needs_context(message: str, followup_cues: Sequence[str], items: ItemMatcher
 def condense_by_topic(
     message: str, topic_id: str | None, items: ItemMatcher, followup_cues: Sequence[str]
 ) -> str:
-    """'那要带什么材料?' + topic birth -> '新生儿出生 那要带什么材料?'. Unchanged without a topic."""
+    """'那要带什么材料?' + topic birth -> '新生儿出生 那要带什么材料?'. Unchanged without a topic.
+
+    The result is masked again: the standalone question is stored and searched, and rewriting may bring
+    digits together that the masker saw apart."""
     if not topic_id or topic_id not in items.ids() or not needs_context(message, followup_cues, items):
-        return message
-    return f"{core_name(items.name(topic_id))} {message.strip()}"
+        return mask_text(message)
+    return mask_text(f"{core_name(items.name(topic_id))} {message.strip()}")

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from assistant.pii import mask_text
 from connectors.handoff.base import HandoffConnector
 from connectors.types import AppealType, ContactInfo, Handoff, HandoffRequest
 
@@ -76,8 +77,10 @@ class HandoffService:
             region_code=str(wf.get("region_code", "")),
             answers=dict(answers or {}),
             checklist=checklist,
-            summary=summary,
-            content=content,
+            # Case records are read by caseworkers and by whoever holds the case code: masked text only
+            # (contact data travels separately, encrypted at rest, with the citizen's consent).
+            summary=mask_text(summary),
+            content=mask_text(content),
             appeal_type=appeal_type,
             contact=contact,
             consent=consent,

@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 
 from assistant.consult import ConsultOutcome
+from assistant.pii import mask_text
 from connectors.store import CaseNotAssigned, CaseNotFound, CaseStateError
 from connectors.types import Case, CaseMessage, CaseStatus
 from serving import messages
@@ -143,6 +144,7 @@ class CaseDesk:
         """Stores the reply on the case and delivers it into the citizen's chat. Only the caseworker
         who took the case (or an admin) may reply."""
         case = await self._get(case_no)
+        text = mask_text(text)  # stored, delivered and shown to whoever holds the case code: masked
         try:
             message = await anyio.to_thread.run_sync(
                 lambda: self._cases.add_message(case_no, "caseworker", text, actor=_actor(user))

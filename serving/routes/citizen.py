@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse
 
 from assistant.audit import LEVEL_STARS, UnknownTurn
+from assistant.pii import mask_text
 from connectors.store import ConsentRequired, VerifyThrottled
 from serving import messages
 from serving.deps import Ctx, IpLimited, client_ip, count_failure, limit_session, throttled_for
@@ -122,7 +123,7 @@ async def case_status(request: Request, body: CaseStatusRequest, ctx: Ctx) -> di
         "status": view.status,
         "status_label": view.status_label,
         "updated_at": view.updated_at.isoformat(),
-        "last_reply": view.last_reply,
+        "last_reply": mask_text(view.last_reply) if view.last_reply else view.last_reply,
     }
 
 

@@ -2,10 +2,11 @@
 
 It speaks ``/v1/chat/completions`` (JSON, and SSE ``data: {...}`` chunks closed by ``data: [DONE]``) and
 ``/v1/models``, served by a real uvicorn in a background thread on a free port. Each request takes the next
-scripted behaviour (or the default reply): a normal answer, a slow first token, an HTTP error, a malformed
-chunk, a dropped connection, a stream that hangs. Every request is recorded with its JSON body and whether the
-client disconnected before the server finished, so tests can check retries, pass-through of
-``response_format`` and that cancelling a turn really closes the upstream request.
+scripted behaviour (or the default reply): a normal answer, a slow first token, a slow drip, an HTTP error, a
+malformed chunk, a dropped connection, a stream that hangs; a behaviour may also be computed from the request
+body (``Respond``), e.g. an LLM that obeys whatever the prompt tells it. Every request is recorded with its
+JSON body and whether the client disconnected before the server finished, so tests can check retries,
+pass-through of ``response_format`` and that cancelling a turn really closes the upstream request.
 
 Usage::
 
@@ -76,6 +77,16 @@ class Hang:
 
 
 Behaviour = Reply | Status | MalformedChunk | DropMidStream | Hang
+
+
+@dataclass(frozen=True)
+class Respond:
+    """The behaviour computed from the request body (its ``messages``, ``stream``, ``response_format``)."""
+
+    fn: Callable[[dict[str, Any]], Behaviour]
+
+
+Scripted = Behaviour | Respond
 
 
 @dataclass
@@ -189,11 +200,11 @@ def _broken_json_producer(b: Behaviour) -> Callable[[Send], Awaitable[None]]:
 class ScriptedLLMServer:
     """The server; a context manager that starts and stops uvicorn in a daemon thread."""
 
-    def __init__(self, model: str = "scripted-qwen", default: Behaviour | None = None) -> None:
+    def __init__(self, model: str = "scripted-qwen", default: Scripted | None = None) -> None:
         self.model = model
-        self.default: Behaviour = default or Reply("默认回复")
+        self.default: Scripted = default or Reply("默认回复")
         self.requests: list[RecordedRequest] = []
-        self._script: deque[Behaviour] = deque()
+        self._script: deque[Scripted] = deque()
         self._lock = threading.Lock()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -203,7 +214,7 @@ class ScriptedLLMServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def script(self, *behaviours: Behaviour) -> None:
+    def script(self, *behaviours: Scripted) -> None:
         """Queue behaviours for the next requests, in order."""
         with self._lock:
             self._script.extend(behaviours)
@@ -228,16 +239,17 @@ class ScriptedLLMServer:
             time.sleep(0.01)
         raise TimeoutError(f"request {index} did not end within {timeout_s}s")
 
-    def _next(self) -> Behaviour:
+    def _next(self, body: dict[str, Any]) -> Behaviour:
         with self._lock:
-            return self._script.popleft() if self._script else self.default
+            scripted = self._script.popleft() if self._script else self.default
+        return scripted.fn(body) if isinstance(scripted, Respond) else scripted
 
     async def _chat(self, request: Request) -> Response:
         body = await request.json()
         record = RecordedRequest(path=request.url.path, body=body)
         with self._lock:
             self.requests.append(record)
-        behaviour = self._next()
+        behaviour = self._next(body)
         if isinstance(behaviour, Status):
             record.finished = True
             record.events.set()
@@ -253,7 +265,9 @@ class ScriptedLLMServer:
 
     async def _json_reply(self, b: Reply | MalformedChunk, record: RecordedRequest) -> Response:
         if isinstance(b, Reply):
-            await anyio.sleep(b.first_token_delay_s)
+            # Not streamed, the whole text is due at once: a slow drip makes the caller wait for all of it.
+            pieces = -(-len(b.text) // max(b.chunk_chars, 1))
+            await anyio.sleep(b.first_token_delay_s + b.chunk_delay_s * pieces)
             record.finished = True
             record.events.set()
             return JSONResponse(
