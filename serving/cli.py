@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -379,6 +380,7 @@ def nlu_train() -> None:
 
     settings = Settings()
     nlu_model_path(settings).unlink(missing_ok=True)
+    os.environ["GOVCHAT_NLU_CACHE"] = ""  # train now, not a cached copy
     services = _services()
     nlu = services.assistant.nlu
     held = load_corpus(nlu.catalog_terms, split="held_out")

@@ -163,18 +163,36 @@ def key(corpus: Corpus) -> str:
     return f"{corpus.fingerprint()}-sk{sklearn.__version__}-v{FORMAT_VERSION}"
 
 
+def cache_dir() -> Path:
+    """Where trained models are kept by fingerprint, shared by every data dir of this user
+    (``GOVCHAT_NLU_CACHE`` overrides; an empty value turns the cache off)."""
+    return Path(os.environ.get("GOVCHAT_NLU_CACHE", Path.home() / ".cache" / "govchat" / "nlu"))
+
+
 def load_or_train(path: Path | None, catalog_terms: dict[str, list[str]]) -> NLUModel:
-    """Start-up: load the artefact for this corpus and catalog, or train it (seconds) and save it."""
+    """Start-up: load the artefact for this corpus and catalog, or train it (seconds) and save it.
+
+    Training is deterministic, so a model trained for the same corpus, catalog and library versions in
+    another data dir (kept in ``cache_dir()`` by fingerprint) is the same model and is reused."""
     corpus = load_corpus(catalog_terms)
     fp = key(corpus)
-    if path is not None and (model := NLUModel.load(path, fp)) is not None:
-        return model
+    cached = cache_dir() / f"{fp}.joblib" if os.environ.get("GOVCHAT_NLU_CACHE", "x") else None
+    for candidate in (path, cached):
+        if candidate is not None and (model := NLUModel.load(candidate, fp)) is not None:
+            if candidate is not path and path is not None:
+                _save(model, path)
+            return model
     model = NLUModel.train(corpus)
     log.info("trained the NLU model in %.1f s (%d intent, %d act, %d item rows)",
              model.train_seconds, len(corpus.intent), len(corpus.act), len(corpus.item))  # fmt: skip
-    if path is not None:
-        try:
-            model.save(path)
-        except OSError as e:  # a read-only data dir still gets a working model
-            log.warning("could not save the NLU model to %s: %s", path, e)
+    for target in (path, cached):
+        if target is not None:
+            _save(model, target)
     return model
+
+
+def _save(model: NLUModel, path: Path) -> None:
+    try:
+        model.save(path)
+    except OSError as e:  # a read-only data dir or cache still gets a working model
+        log.warning("could not save the NLU model to %s: %s", path, e)

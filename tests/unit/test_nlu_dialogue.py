@@ -149,3 +149,18 @@ def test_early_submit_marks_undecided_materials_and_offers_handoffs() -> None:
 def test_prefilled_facts_are_confirmed_in_one_line() -> None:
     _state, step = shipped_engine().start("birth", prefill={"married": True})
     assert "根据您前面提到的情况" in step.prompt and "父母已办理结婚登记：是" in step.prompt
+
+
+def test_a_fresh_checkout_builds_the_model_and_it_classifies(tmp_path, monkeypatch) -> None:
+    from assistant.nlu.model import NLUModel, load_or_train
+
+    monkeypatch.setenv("GOVCHAT_NLU_CACHE", str(tmp_path / "cache"))
+    terms = {"retirement": ["退休", "退休一件事"], "birth": ["新生儿出生", "宝宝上户口"]}
+    model = load_or_train(tmp_path / "data" / "model.joblib", terms)
+    assert (tmp_path / "data" / "model.joblib").exists() and list((tmp_path / "cache").glob("*.joblib"))
+    assert model.intent.predict("我下个月满六十了 麻烦现在就帮我把退休申请办了").label == "transact"
+    assert model.intent.predict("小区楼下的垃圾堆了一个礼拜没人清运 我要反映").label == "complaint"
+    assert model.item.predict("我下个月满六十了 退休要准备什么").label == "retirement"
+    again = NLUModel.load(tmp_path / "data" / "model.joblib", model.fingerprint)
+    assert again is not None and again.fingerprint == model.fingerprint
+    assert NLUModel.load(tmp_path / "data" / "model.joblib", "another-corpus") is None
