@@ -67,6 +67,7 @@ def build_checklist(
         guide_id=guide.id,
         item_code=workflow.item_code or guide.item_code,
         situation=situation(workflow, answers),
+        bundled=guide.field_text("bundled_items") if guide.bundled_items else "",
         materials=[
             ChecklistItem(
                 name=m.name,
@@ -96,6 +97,8 @@ def render_checklist(cl: Checklist) -> str:
     lines = [msg.CL_TITLE.format(name=cl.workflow_name)]
     if cl.situation:
         lines.append(msg.CL_SITUATION + "；".join(f"{label}：{value}" for label, value in cl.situation))
+    if cl.bundled:
+        lines += [msg.CL_BUNDLED, cl.bundled]
     lines.append(msg.CL_MATERIALS)
     lines += [
         f"{i}. {msg.CL_MARK.format(mark=item.mark)}{item.text}" for i, item in enumerate(cl.materials, 1)

@@ -49,6 +49,7 @@ ERR_TEXT_FORMAT = "格式不正确，请核对后重新回复。"
 # -- checklist rendering
 CL_TITLE = "【{name}·个人办事清单】"
 CL_SITUATION = "您的情况："
+CL_BUNDLED = "本次一并办理的事项："
 CL_MATERIALS = "需要准备的材料："
 CL_NOT_NEEDED = "按您的情况无需提交："
 CL_CONDITIONS = "办理条件："

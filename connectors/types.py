@@ -254,6 +254,7 @@ class Checklist(_Frozen):
     guide_id: str
     item_code: str
     situation: list[tuple[str, str]]  # (slot label, answer as shown)
+    bundled: str = ""  # the guide's 包含事项, verbatim: what one application covers
     materials: list[ChecklistItem]
     not_needed: list[str]  # guide materials that the citizen's situation does not call for
     materials_note: str = ""  # UNVERIFIED_NOTE when the guide marks materials as unverified

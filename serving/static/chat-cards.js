@@ -7,7 +7,7 @@
   const LEVELS = [
     [5, '非常满意'], [4, '满意'], [3, '基本满意'], [2, '不满意'], [1, '非常不满意'],
   ];
-  const MARK_CLASS = { 必要: 'mark-required', 容缺: 'mark-tolerated', 可免提交: 'mark-exempt', 非必要: 'mark-optional' };
+  const MARK_CLASS = { 必要: 'mark-required', 容缺: 'mark-tolerated', 可免提交: 'mark-exempt', 非必要: 'mark-optional', 视情况: 'mark-optional' };
   let uid = 0;
 
   /** Answer text with each [n] that names a citation turned into a button opening the source. */
@@ -92,6 +92,8 @@
       cl.situation && cl.situation.length
         ? h('dl', { class: 'situation' }, cl.situation.map(([k, v]) => [h('dt', { text: k }), h('dd', { text: v })]))
         : null,
+      cl.bundled ? h('h4', { text: '本次一并办理的事项' }) : null,
+      cl.bundled ? h('p', { class: 'bundled', text: cl.bundled }) : null,
       h('h4', { text: `需要准备的材料（${materials.length} 项）` }),
       h('ol', { class: 'materials' }, materials.map(material)),
       cl.not_needed && cl.not_needed.length
