@@ -143,7 +143,8 @@ class ConsultAnswerer:
         built = build_messages(self.system_prompt, hits, history, question, history_chars=self.history_chars)
         # The whole request stays within the model's context: oldest history goes first.
         messages = list(fit_messages(built, self.context_chars))
-        guard = OutputGuard(self._facts, [passage_text(h) for h in hits], question)
+        earlier = [m.content for m in messages[2:-1] if m.role == "user"]  # the history the model saw
+        guard = OutputGuard(self._facts, [passage_text(h) for h in hits], question, earlier)
         buffer = SentenceBuffer()
         shown: list[str] = []
 

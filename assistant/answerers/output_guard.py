@@ -138,11 +138,17 @@ class OutputGuard:
         facts: the system prompt's facts (``PromptFacts.build``).
         passages: the numbered passages, in order (passage ``n`` is ``passages[n - 1]``).
         question: the citizen's (masked) question.
+        earlier: the citizen's earlier messages the model also saw (codewords may be planted there).
         leak_chars: characters of non-public system-prompt wording that make a sentence a leak.
     """
 
     def __init__(
-        self, facts: PromptFacts, passages: Sequence[str], question: str, leak_chars: int = 24
+        self,
+        facts: PromptFacts,
+        passages: Sequence[str],
+        question: str,
+        earlier: Sequence[str] = (),
+        leak_chars: int = 24,
     ) -> None:
         self._facts = facts
         self._canary = facts.canary
@@ -151,7 +157,8 @@ class OutputGuard:
         self._public = facts.public
         self._public_numbers = facts.public_numbers
         self._question_numbers = {n for n in numbers(question) if len(n.replace(".", "")) <= 4}
-        self._codewords = {c for c in codewords(question) if not any(c in p for p in self._passages)}
+        asked = set().union(*(codewords(text) for text in (question, *earlier)))
+        self._codewords = {c for c in asked if not any(c in p for p in self._passages)}
         self._allowed_terms = facts.allowed_terms
         self._leak_chars = leak_chars
 

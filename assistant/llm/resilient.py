@@ -14,7 +14,8 @@ call (routing, condensing, slot extraction, answers, the caseworker's draft):
 - **a circuit breaker** (``connectors.resilience``): after ``breaker_failures`` failed calls in a row,
   calls fail at once for ``breaker_reset_s``, so a dead or hanging LLM costs nothing after the first
   failures; then one trial call probes it. A timeout only counts against the server when the call had
-  at least ``min_verdict_s`` of budget (a call squeezed by earlier ones proves nothing).
+  at least ``min_verdict_s`` of budget (default: half the first-token budget; a call squeezed by
+  earlier ones proves nothing).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class ResilientChatModel:
         turn_s: float = 20.0,
         breaker: CircuitBreaker | None = None,
         redact: Callable[[str], str] = mask_text,
-        min_verdict_s: float = 1.0,
+        min_verdict_s: float | None = None,
     ) -> None:
         if first_token_s <= 0 or turn_s <= 0:
             raise ValueError("deadlines must be positive")
@@ -55,7 +56,8 @@ class ResilientChatModel:
         self._turn_s = turn_s
         self.breaker = breaker or CircuitBreaker(failure_threshold=3, reset_timeout_s=30.0, name="LLM")
         self._redact = redact
-        self._min_verdict_s = min_verdict_s
+        # A timeout counts against the server only when the call had at least this much time.
+        self._min_verdict_s = first_token_s / 2 if min_verdict_s is None else min_verdict_s
 
     @property
     def identity(self) -> str:

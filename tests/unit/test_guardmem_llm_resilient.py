@@ -222,7 +222,9 @@ async def test_a_dead_model_costs_nothing_after_the_first_failures() -> None:
 @pytest.mark.anyio
 async def test_timeouts_with_too_little_budget_and_cancellations_say_nothing_about_the_server() -> None:
     breaker = CircuitBreaker(failure_threshold=1)
-    model = ResilientChatModel(SlowModel(first_s=5), first_token_s=0.1, turn_s=1, breaker=breaker)
+    model = ResilientChatModel(
+        SlowModel(first_s=5), first_token_s=0.1, turn_s=1, breaker=breaker, min_verdict_s=1
+    )
     with pytest.raises(LLMUnavailable):
         await model.complete(user("x"), temperature=0, max_tokens=10)  # 0.1 s budget < min_verdict_s
     assert breaker.state == "closed"
