@@ -99,16 +99,16 @@ class Dialogue:
 
 
 def resolve_item(u: Understanding, focus: str | None, th: Thresholds) -> str | None:
-    """The item this turn is about: one it clearly names, else the focus. "伢的社保卡能一起弄不" names
-    社保卡 but, while a birth is being talked about, still means the birth bundle (the item model gives
-    the focus item a fair share of its probability)."""
+    """The item this turn is about: with nothing in focus, the item the message names; with an item in
+    focus, another item takes over only when the item model is sure of it too. "伢的社保卡能一起弄不"
+    names 社保卡, but while a birth is being talked about it still means the birth bundle."""
     if u.item is None or u.item == focus:
         return focus
-    if focus is not None and u.item_probs.get(focus, 0.0) >= th.keep_focus:
-        return focus
-    if u.item_source == "named" or u.item_p >= th.focus_switch or focus is None:
+    if focus is None:
         return u.item
-    return focus
+    if u.item_probs.get(focus, 0.0) >= th.keep_focus:
+        return focus
+    return u.item if u.item_probs.get(u.item, 0.0) >= th.focus_switch else focus
 
 
 def decide(
@@ -133,10 +133,12 @@ def decide(
         return Action("human", item, Intent.HUMAN, u.intent_p, "human")
     complaint = u.intent is Intent.COMPLAINT and u.intent_p >= th.complaint
     complaint = complaint and (not statement or u.intent_p >= th.statement_override)
-    if complaint and not in_flow and u.item_source != "named" and (dialogue.focus is None or not statement):
+    # In a conversation about an item, a message reads as a complaint only when the model is sure of it.
+    complaint = complaint and (dialogue.focus is None or u.intent_p >= th.statement_override)
+    if complaint and not in_flow and u.item_source != "named":
         return Action("complaint", None, Intent.COMPLAINT, u.intent_p, "complaint")
     if in_flow:
-        named_other = u.item_source == "named" and u.item not in (None, in_flow)
+        named_other = u.item not in (None, in_flow) and resolve_item(u, in_flow, th) != in_flow
         if u.act == "cancel" and act_sure:
             return Action("cancel_flow", in_flow, Intent.TRANSACT, u.act_p, "cancel act")
         if u.act in ("submit", "start") and act_sure and not named_other:
