@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 import anyio
 
+from connectors.resilience import CircuitBreaker, CircuitOpen
+
 log = logging.getLogger(__name__)
 
 _LUA_FIXED_WINDOW = """
@@ -129,7 +131,11 @@ class RedisRateLimiter:
 
 
 class ResilientRateLimiter:
-    """Redis first; on any Redis error the in-process counters answer until ``retry_s`` has passed."""
+    """Redis first; on any Redis error the in-process counters answer until ``retry_s`` has passed.
+
+    The switch is the project's one circuit breaker (``connectors.resilience``), opening on the first
+    failure: a dead Redis costs one failed call per ``retry_s``, not one per request.
+    """
 
     def __init__(
         self,
@@ -141,33 +147,33 @@ class ResilientRateLimiter:
     ) -> None:
         self._primary = primary
         self._fallback = fallback
-        self._retry_s = retry_s
-        self._clock = clock
-        self._down_until: float | None = None
+        self._breaker = CircuitBreaker(failure_threshold=1, reset_timeout_s=retry_s, clock=clock)
 
     @property
     def degraded(self) -> bool:
-        return self._down_until is not None
+        return self._breaker.degraded
 
     async def hit(self, key: str, limit: int, window_s: int) -> RateDecision:
-        if self._down_until is not None and self._clock() < self._down_until:
-            return await self._fallback.hit(key, limit, window_s)
+        was_degraded = self._breaker.degraded
         try:
-            decision = await self._primary.hit(key, limit, window_s)
-        except Exception as exc:  # redis errors, OSError, timeouts: never fail the request for this
-            if self._down_until is None:
+            # Redis errors, OSError, timeouts: never fail the request for this.
+            decision = await self._breaker.call(
+                lambda: self._primary.hit(key, limit, window_s), failures=(Exception,)
+            )
+        except CircuitOpen:
+            return await self._fallback.hit(key, limit, window_s)
+        except Exception as exc:
+            if not was_degraded:
                 log.warning(
                     "rate limiter: Redis unavailable (%s); using in-process limits", type(exc).__name__
                 )
-            self._down_until = self._clock() + self._retry_s
             return await self._fallback.hit(key, limit, window_s)
-        if self._down_until is not None:
+        if was_degraded:
             log.warning("rate limiter: Redis is back")
-            self._down_until = None
         return decision
 
     async def peek(self, key: str, limit: int) -> RateDecision:
-        if self._down_until is not None and self._clock() < self._down_until:
+        if self._breaker.state == "open":
             return await self._fallback.peek(key, limit)
         try:
             return await self._primary.peek(key, limit)
