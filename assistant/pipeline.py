@@ -52,6 +52,8 @@ def search_text(masked: str) -> str:
 
 _VERIFY = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 _ELLIPTICAL_CHARS = 20
+_SEARCH_ITEMS = 3  # guides among the top hits considered for a request naming no item
+_AGREE_P = 0.1  # the item model's weight that confirms a searched guide
 _NAMED_HANDOFFS = ("窗口帮办", "帮办", "12345", "12345工单")
 
 
@@ -79,6 +81,7 @@ class _Turn:
     model: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     understanding: dict[str, Any] = field(default_factory=dict)
+    item_probs: dict[str, float] = field(default_factory=dict)
 
     def result(self) -> TurnResult:
         return TurnResult(
@@ -212,6 +215,7 @@ class Assistant:
         self._remember_facts(t, dialogue, action.item or dialogue.focus)
         dialogue.note(action.intent, u.act)
         dialogue.count_turn()
+        t.item_probs = u.item_probs
         async for e in self._act(t, state, action, flow):
             yield e
 
@@ -220,7 +224,7 @@ class Assistant:
     ) -> AsyncIterator[TurnEvent]:
         kind = action.kind
         if kind == "which_item":
-            action = await self._transact_by_search(t.question, action)
+            action = await self._transact_by_search(t.question, action, t.item_probs)
             kind = action.kind
         if kind in ("start_flow", "submit") and action.item:
             async for e in self._start_flow(t, state, action.item, submit=kind == "submit"):
@@ -313,13 +317,22 @@ class Assistant:
         t.answer = self.prompts.reply("human_offer")
         state.data["handoff_options"] = options
 
-    async def _transact_by_search(self, text: str, action: Action) -> Action:
-        """'帮我办一下出生的手续': a do-it request naming no known item goes to the guide that search
-        ranks first, if that guide has a guided flow and the evidence is good enough."""
+    async def _transact_by_search(self, text: str, action: Action, item_probs: dict[str, float]) -> Action:
+        """'小龙虾店要开张了 证帮我办一下': a request to act whose item neither the catalog nor the item model
+        names clearly. Retrieval ranks the guides; the first of its top guides with a guided flow is taken
+        when the evidence is good, or when the item model also gives it some weight (two weak signals that
+        agree)."""
         result = await self.consult.search(search_text(text))
-        top = result.hits[0].chunk if result.hits else None
-        if result.has_evidence and top is not None and self._has_flow(top.doc_id):
-            return replace(action, kind="start_flow", item=top.doc_id, reason="transact + top guide")
+        guides: list[str] = []
+        for hit in result.hits[:_SEARCH_ITEMS]:
+            if self._has_flow(hit.chunk.doc_id) and hit.chunk.doc_id not in guides:
+                guides.append(hit.chunk.doc_id)
+        if guides and result.has_evidence:
+            return replace(action, kind="start_flow", item=guides[0], reason="transact + top guide")
+        agreed = [g for g in guides if item_probs.get(g, 0.0) >= _AGREE_P]
+        if agreed:
+            best = max(agreed, key=lambda g: item_probs.get(g, 0.0))
+            return replace(action, kind="start_flow", item=best, reason="transact + search and model agree")
         return action
 
     async def _condense(self, text: str, state: SessionState, *, elliptical: bool = False) -> str:
