@@ -28,9 +28,10 @@ from assistant.nlu.understand import Understander, Understanding
 from assistant.prompt_store import PromptStore
 from assistant.router import ROUTE_SCHEMA, RuleRouter, parse_route_json
 from assistant.types import Citation, Intent, Mode, RouteDecision, TurnResult
+from connectors import messages as flow_msg
 from connectors.facts import read_facts
 from connectors.flow import FlowEngine
-from connectors.slots import LLMSlotExtractor, parse_slot
+from connectors.slots import LLMSlotExtractor, display_value, parse_slot
 from connectors.store import CaseRepository, ConsentRequired
 from connectors.types import AppealType, FlowState, FlowStep, Handoff
 
@@ -470,6 +471,15 @@ class Assistant:
             new_flow, step = await self.flows.advance_async(flow, t.question, self.slot_extractor)
         else:
             new_flow, step = self.flows.advance(flow, t.question, extracted=extracted)
+        if step.kind == "reask" and facts and new_flow.pending == flow.pending:
+            # Not an answer to this question, but facts for later ones: say what was noted, ask again kindly.
+            noted = "；".join(
+                f"{slot.label}：{display_value(slot, v)}"
+                for sid, v in facts.items()
+                if (slot := wf.slot(sid)) is not None
+            )
+            new_flow = new_flow.model_copy(update={"attempts": flow.attempts})
+            step = self.flows.ask_pending(new_flow, flow_msg.NOTED.format(facts=noted))
         if step.kind == "digression":
             # Answer the side question from the knowledge base, then repeat the pending question.
             t.intent = Intent.CONSULT

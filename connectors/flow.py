@@ -186,6 +186,14 @@ class FlowEngine:
         assert slot is not None
         return self._question(wf, state, slot, msg.RESUME.format(name=wf.name))
 
+    def ask_pending(self, state: FlowState, notice: str) -> FlowStep:
+        """The pending question again after ``notice`` (no re-ask wording: the reply told other facts)."""
+        wf = self.workflow(state.workflow_id)
+        slot = wf.slot(state.pending) if state.pending else None
+        if slot is None:
+            return self._next(wf, state, notice)[1]
+        return self._question(wf, state, slot, notice)
+
     def cancel(self, state: FlowState) -> tuple[FlowState, FlowStep]:
         wf = self.workflow(state.workflow_id)
         return state.model_copy(update={"status": "cancelled", "pending": None}), self._step(

@@ -21,6 +21,7 @@ CANCELLED = "好的，已取消{name}的办理引导。需要时随时可以重�
 DIGRESSION = "（您的问题解答后，我们会继续{name}的办理引导。）"
 DONE = "根据您的情况，已为您生成{name}的个人材料清单："
 DONE_EARLY = "好的，按您目前提供的情况先生成{name}的个人材料清单（“{open}”尚未确认，相关材料标为“视情况”，办理时以工作人员审核为准）："
+NOTED = "好的，已记下：{facts}。"
 PREFILLED = "根据您前面提到的情况，我已记下：{facts}。如有不对，直接告诉我更正即可。"
 INELIGIBLE = "{message}"
 ALREADY_ENDED = "{name}的办理引导已结束。"
