@@ -2,8 +2,8 @@
 
 An 18 KB .docx can hold two million empty paragraphs; a PDF or an HTML page can be built to make a
 parser run for minutes or take gigabytes. Ingestion jobs therefore never parse in their own process:
-``IsolatedParser`` sends each path to a child (``spawn``, so it shares no threads or connections with
-the server), which checks cheap structural bounds first (``precheck``: the archive's uncompressed size
+``IsolatedParser`` sends each path to a child process (a fresh interpreter, so it shares no threads
+or connections with the server), which checks cheap structural bounds first (``precheck``: the archive's uncompressed size
 and paragraph count, PDF pages, markup elements), parses, then checks the result (``postcheck``). The
 child runs under an address-space limit; the parent waits at most ``timeout_s`` per file and kills the
 child past that. Every refusal is a ``ParseRejected`` whose message names the file and the bound.
@@ -14,12 +14,15 @@ This module imports only the loaders (the child imports it on start), never the 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
+import dataclasses
+import json
+import os
 import resource
+import subprocess
+import sys
 import zipfile
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from retrieval.loaders import load_path
@@ -31,6 +34,7 @@ _DOCX_BODY = "word/document.xml"
 _PARAGRAPH_TAGS = (b"<w:p>", b"<w:p ", b"<w:p/>")
 _READ_CHUNK = 1 << 20
 _STARTUP_S = 60.0
+_ROOT = str(Path(__file__).resolve().parent.parent)  # the folder holding the ``serving`` package
 
 
 @dataclass(frozen=True)
@@ -109,14 +113,14 @@ def postcheck(path: Path, doc: LoadedDocument, limits: ParseLimits) -> None:
         raise _reject(path, _too_many(limits))
 
 
-def _child(conn: Connection, limits: ParseLimits) -> None:
-    """The worker loop: one path in, ``(kind, payload)`` out, until ``None``."""
+def _child(requests_in: Connection, replies_out: Connection, limits: ParseLimits) -> None:
+    """The worker loop: one path in, ``(kind, payload)`` out, until ``None`` or a closed pipe."""
     memory = limits.memory_mb * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    conn.send(("ready", None))
+    replies_out.send(("ready", None))
     while True:
         try:
-            item = conn.recv()
+            item = requests_in.recv()
         except EOFError:
             return
         if item is None:
@@ -126,28 +130,32 @@ def _child(conn: Connection, limits: ParseLimits) -> None:
             precheck(path, limits)
             doc = load_path(path)
             postcheck(path, doc, limits)
-            conn.send(("ok", doc))
+            replies_out.send(("ok", doc))
         except LoaderError as exc:
-            conn.send(("loader", str(exc)))
+            replies_out.send(("loader", str(exc)))
         except ParseRejected as exc:
-            conn.send(("rejected", str(exc)))
+            replies_out.send(("rejected", str(exc)))
         except MemoryError:
-            conn.send(
+            replies_out.send(
                 ("rejected", f"{path.name}: 解析所需内存超过上限 / parsing needs more memory than allowed")
             )
         except Exception as exc:  # any parser crash is this file's failure, not the worker's
-            conn.send(("loader", f"{path.name}: {type(exc).__name__}: {str(exc)[:200]}"))
+            replies_out.send(("loader", f"{path.name}: {type(exc).__name__}: {str(exc)[:200]}"))
 
 
 class IsolatedParser:
     """``with IsolatedParser(limits) as parser: doc = parser.parse(path)``; one child, restarted after
-    a kill. ``parse`` raises ``LoaderError`` (the loader's own refusal) or ``ParseRejected``."""
+    a kill. ``parse`` raises ``LoaderError`` (the loader's own refusal) or ``ParseRejected``.
+
+    The child is ``python -m serving.parsing`` (not ``multiprocessing``: that would re-import the
+    host program's ``__main__``), talking over two pipes with pickled messages.
+    """
 
     def __init__(self, limits: ParseLimits) -> None:
         self.limits = limits
-        self._ctx = multiprocessing.get_context("spawn")
-        self._proc: BaseProcess | None = None
-        self._conn: Connection | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._out: Connection | None = None  # requests to the child
+        self._in: Connection | None = None  # replies from the child
 
     def __enter__(self) -> IsolatedParser:
         return self
@@ -155,39 +163,43 @@ class IsolatedParser:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _start(self) -> Connection:
-        if self._conn is None:
-            parent, child = self._ctx.Pipe()
-            self._proc = self._ctx.Process(
-                target=_child, args=(child, self.limits), name="govchat-parse", daemon=True
-            )
-            self._proc.start()
-            child.close()
-            self._conn = parent
+    def _start(self) -> tuple[Connection, Connection]:
+        if self._proc is None or self._out is None or self._in is None:
+            req_r, req_w = os.pipe()
+            rep_r, rep_w = os.pipe()
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join([_ROOT, os.environ.get("PYTHONPATH", "")])}
+            limits = json.dumps(dataclasses.asdict(self.limits))
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "serving.parsing", str(req_r), str(rep_w), limits],
+                pass_fds=(req_r, rep_w), stdin=subprocess.DEVNULL, env=env,
+            )  # fmt: skip
+            os.close(req_r)
+            os.close(rep_w)
+            self._out, self._in = Connection(req_w, readable=False), Connection(rep_r, writable=False)
             # Start-up (interpreter, imports) is not the file's parse time: wait for it separately.
             try:
-                ready = parent.poll(_STARTUP_S) and parent.recv()[0] == "ready"
+                ready = self._in.poll(_STARTUP_S) and self._in.recv()[0] == "ready"
             except (EOFError, OSError):
                 ready = False
             if not ready:
                 self._kill()
                 raise RuntimeError("the parser process did not start")
-        return self._conn
+        return self._out, self._in
 
     def _kill(self) -> None:
         if self._proc is not None:
             self._proc.kill()
-            self._proc.join(5)
-        if self._conn is not None:
-            self._conn.close()
-        self._proc = self._conn = None
+            self._proc.wait(5)
+        for conn in (self._out, self._in):
+            if conn is not None:
+                conn.close()
+        self._proc = self._out = self._in = None
 
     def parse(self, path: Path) -> LoadedDocument:
-        conn = self._start()
-        conn.send(str(path))
+        out, replies = self._start()
         try:
-            ready = conn.poll(self.limits.timeout_s)
-            reply = conn.recv() if ready else None
+            out.send(str(path))
+            reply = replies.recv() if replies.poll(self.limits.timeout_s) else None
         except (EOFError, OSError):
             self._kill()
             raise _reject(path, "解析进程异常退出（内存超限？）/ the parser died (out of memory?)") from None
@@ -204,14 +216,27 @@ class IsolatedParser:
         raise LoaderError(payload)
 
     def close(self) -> None:
-        if self._conn is not None:
+        if self._out is not None:
             with contextlib.suppress(OSError):
-                self._conn.send(None)
+                self._out.send(None)
         if self._proc is not None:
-            self._proc.join(2)
-            if self._proc.is_alive():
+            try:
+                self._proc.wait(2)
+            except subprocess.TimeoutExpired:
                 self._proc.kill()
-                self._proc.join(2)
-        if self._conn is not None:
-            self._conn.close()
-        self._proc = self._conn = None
+                self._proc.wait(2)
+        for conn in (self._out, self._in):
+            if conn is not None:
+                conn.close()
+        self._proc = self._out = self._in = None
+
+
+def _main(argv: list[str]) -> None:
+    requests_fd, replies_fd, limits = int(argv[0]), int(argv[1]), json.loads(argv[2])
+    _child(
+        Connection(requests_fd, writable=False), Connection(replies_fd, readable=False), ParseLimits(**limits)
+    )
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])
