@@ -1,10 +1,10 @@
 """Cuts a streamed answer into sentences, so each can be checked before the citizen sees it (pure).
 
 A sentence ends at ``。！？；!?;`` or a newline, or at a ``.`` that is not between digits (``1.5`` stays
-whole), and takes along what belongs to it: citation markers written after the full stop
-(``…不收费。[1]``), closing quotes and brackets, and the whitespace that follows. A sentence is only
-released once a character after all that has arrived (or the stream ended), so a marker split across
-two tokens (``[`` + ``1]``) is never cut off from its sentence.
+whole), and takes along what belongs to it and has already arrived: citation markers written after the
+full stop (``…不收费。[1]``), closing quotes and brackets, and the whitespace that follows. A sentence is
+released as soon as its end arrives (a model that pauses after it must not hold it back), except while a
+marker after it is still arriving (``。[`` + ``1]``).
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ class SentenceBuffer:
         if m is not None:
             tail = _TAIL.match(self._buf, m.end())
             end = tail.end() if tail else m.end()
-            if end >= len(self._buf) or _PARTIAL_MARKER.fullmatch(self._buf, end):
-                return None  # what follows the sentence end has not (all) arrived yet
+            if _PARTIAL_MARKER.fullmatch(self._buf, end):
+                return None  # a citation marker is arriving: it belongs to this sentence
             return end
         if len(self._buf) > self._max:
             return self._max

@@ -11,7 +11,7 @@ import pytest
 from openai import AsyncOpenAI, BadRequestError
 
 from tests.integration._api_fixtures import LiveServer, api_settings, sse_events, start_app
-from tests.integration._llm_server import Hang, Reply, ScriptedLLMServer
+from tests.integration._llm_server import Hang, Reply, Respond, ScriptedLLMServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -123,11 +123,17 @@ def test_raw_stream_ends_with_done_marker(server: LiveServer) -> None:
 
 
 def test_client_disconnect_cancels_the_turn_and_the_upstream_llm_request(tmp_path: Path) -> None:
+    sentence = "电子证照可以在鄂汇办APP中亮证使用。"
     with ScriptedLLMServer() as llm:
-        # 1st request: routing (not JSON → rule routing); 2nd: the answer stream, which hangs.
-        llm.script(Reply("不是JSON"), Hang(before="电子证照", hold_s=30))
+        # Routing (if asked) gets no JSON → rule routing; the answer stream sends one whole sentence (text
+        # is released sentence by sentence, after the output guard), then hangs.
+        llm.default = Respond(
+            lambda body: Hang(before=sentence, hold_s=30) if body.get("stream") else Reply("不是JSON")
+        )
         settings = api_settings(
-            tmp_path, llm={"base_url": llm.base_url, "model": llm.model, "max_retries": 0}
+            tmp_path,
+            # A cold first turn on a busy test machine must not hit the first-token deadline here.
+            llm={"base_url": llm.base_url, "model": llm.model, "max_retries": 0, "first_token_s": 15},
         )
         with start_app(settings) as srv:
             with (
@@ -136,8 +142,9 @@ def test_client_disconnect_cancels_the_turn_and_the_upstream_llm_request(tmp_pat
             ):
                 for name, data in sse_events(r):
                     if name == "token":
-                        assert data["text"] == "电子证照"
+                        assert data["text"] == sentence
                         break  # the citizen closes the page mid-answer
-            upstream = llm.wait_for_end(1, timeout_s=10)
+            answer = next(i for i, req in enumerate(llm.chat_requests()) if req.body.get("stream"))
+            upstream = llm.wait_for_end(answer, timeout_s=10)
             assert upstream.disconnected and not upstream.finished
             assert not srv.blocking_reports()

@@ -106,14 +106,12 @@ def test_codewords_and_numbers_helpers() -> None:
     assert numbers("共1,000元，分2期 [3]，电话138****5678") == {"1000", "2"}
 
 
-@pytest.mark.parametrize("size", [1, 2, 3, 5, 8])
-def test_sentence_buffer_keeps_markers_with_their_sentence(size: int) -> None:
-    text = "需要身份证 [1]。联办不收费。[2] 时限1.5个工作日！\n1. 身份证\n2. 户口簿 [3]\n最后"
+TEXT = "需要身份证 [1]。联办不收费。[2] 时限1.5个工作日！\n1. 身份证\n2. 户口簿 [3]\n最后"
+
+
+def test_sentence_buffer_keeps_markers_with_their_sentence() -> None:
     buffer = SentenceBuffer()
-    out: list[str] = []
-    for i in range(0, len(text), size):
-        out += buffer.feed(text[i : i + size])
-    out.append(buffer.flush())
+    out = [*buffer.feed(TEXT), buffer.flush()]
     assert out == [
         "需要身份证 [1]。",
         "联办不收费。[2] ",
@@ -122,6 +120,20 @@ def test_sentence_buffer_keeps_markers_with_their_sentence(size: int) -> None:
         "2. 户口簿 [3]\n",
         "最后",
     ]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 8])
+def test_sentence_buffer_releases_each_sentence_as_its_end_arrives(size: int) -> None:
+    buffer = SentenceBuffer()
+    out: list[str] = []
+    for i in range(0, len(TEXT), size):
+        out += buffer.feed(TEXT[i : i + size])
+    out.append(buffer.flush())
+    assert "".join(out) == TEXT
+    assert not any(piece.endswith("[") for piece in out)  # a marker is never split
+    assert buffer.feed("一句话。") == ["一句话。"]  # a pause after a full stop holds nothing back
+    assert buffer.feed("下一句。[") == []  # a marker is arriving: wait for it
+    assert buffer.feed("4]") == ["下一句。[4]"] and buffer.flush() == ""
 
 
 def test_sentence_buffer_releases_run_on_text_in_pieces() -> None:
