@@ -13,11 +13,12 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import anyio
 
 from assistant.answerers.citations import check_citations, declines
+from assistant.answerers.doc_facts import metadata_answer, structural_evidence
 from assistant.answerers.extractive import (
     SECTION_TO_FIELD,
     Answer,
@@ -93,7 +94,15 @@ class ConsultAnswerer:
 
     async def search(self, question: str, filters: SearchFilters | None = None) -> SearchResult:
         # Retrieval is CPU-bound (jieba, numpy, SQLite): keep it off the event loop.
-        return await anyio.to_thread.run_sync(lambda: self.kb.search(question, k=self.k, filters=filters))
+        return await anyio.to_thread.run_sync(lambda: self.search_sync(question, filters))
+
+    def search_sync(self, question: str, filters: SearchFilters | None = None) -> SearchResult:
+        """The search, with structural evidence: a question about a document's facts (its date, issuer)
+        or about a field of the guide it names is answerable even when its wording shares few terms."""
+        result = self.kb.search(question, k=self.k, filters=filters)
+        if not result.has_evidence and structural_evidence(self.kb, self.items, question, result.hits):
+            result = replace(result, has_evidence=True)
+        return result
 
     async def answer(
         self,
@@ -178,7 +187,11 @@ class ConsultAnswerer:
         )
 
     def extractive(self, question: str, hits: Sequence[Hit], topic: str | None) -> Answer:
-        """A guide's asked fields when the question is about a guide; else the best sentences."""
+        """Document facts from the registry; a guide's asked fields when the question is about a guide;
+        else the best sentences."""
+        facts = metadata_answer(self.kb.registry, question, hits)
+        if facts is not None:
+            return facts
         guide_id = self._guide_for(question, hits, topic)
         if guide_id is not None:
             chunks = self.kb.registry.document_chunks(guide_id)
@@ -189,8 +202,21 @@ class ConsultAnswerer:
                     if h.chunk.doc_id == guide_id and h.relevance >= self.kb.cfg.min_relevance
                 ]
                 faq = self._best_faq(question, chunks)
+                groups = self.kb.term_groups(question)
+                weight = self.kb.term_weight_function(question)
+                named = self.items.match(question) or topic
+                scope = (
+                    "" if named == guide_id else self.prompts.reply("partial_coverage", title=chunks[0].title)
+                )
                 answer = guide_answer(
-                    chunks[0].title, chunks, question, core_name(chunks[0].title), found, faq
+                    chunks[0].title,
+                    chunks,
+                    question,
+                    core_name(chunks[0].title),
+                    found,
+                    faq,
+                    coverage=(groups, lambda g, t: term_coverage(g, t, weight)),
+                    scope=scope,
                 )
                 if chunks[0].metadata.get("sample"):
                     # Sample data must say so to the reader, on every answer quoting it.
@@ -199,7 +225,7 @@ class ConsultAnswerer:
                 return answer
         groups = self.kb.term_groups(question)
         idf = self.kb.term_weight_function(question)
-        return sentence_answer(hits, groups, idf)
+        return sentence_answer(hits, groups, idf, question=question)
 
     def _best_faq(self, question: str, chunks: Sequence[Chunk]) -> tuple[Chunk, str] | None:
         """The guide's FAQ entry that answers the question, when one clearly does.

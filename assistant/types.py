@@ -41,6 +41,7 @@ class Citation:
     section: str
     chunk_id: str
     snippet: str
+    note: str = ""  # provenance for the citizen (本条参考外省做法…), shown in the source view
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

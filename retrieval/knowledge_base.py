@@ -400,6 +400,7 @@ class KnowledgeBase:
         for tok in longer or terms:
             group = [tok]
             for variant, official in matches:
+                variant = variant.lower()  # tokens are lower case: AI must still find 人工智能
                 if tok in variant or variant in tok:
                     group.append(official.lower())
                     group += [t for t in self.tokenizer.tokenize(official) if t not in group]
@@ -451,9 +452,12 @@ class KnowledgeBase:
             return base
         bm25 = self._bm25
         nouns = self.tokenizer.nounlike(query)
+        asking = self.tokenizer.asking_words(query) - nouns
 
         def weight(term: str) -> float:
             w = base(term)
+            if term in asking:
+                return w * self.cfg.unseen_nonnoun_factor  # 哪个, 以后, 几个: the form, seen or not
             return w if bm25.seen(term) or term in nouns else w * self.cfg.unseen_nonnoun_factor
 
         return weight

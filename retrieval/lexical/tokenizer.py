@@ -27,6 +27,10 @@ def load_stopwords(path: Path = DEFAULT_STOPWORDS) -> frozenset[str]:
 
 
 _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
+# jieba POS tags of words that carry the form of a question, not its topic (see ``asking_words``).
+_ASKING_FLAGS = frozenset(
+    {"r", "rr", "rz", "ry", "c", "f", "d", "u", "uj", "ul", "p", "q", "mq", "y", "e", "o"}
+)
 
 # jieba logs its dictionary build at INFO on the root of its own logger; keep it quiet.
 jieba.setLogLevel(logging.WARNING)
@@ -76,15 +80,29 @@ class ChineseTokenizer:
     def nounlike(self, text: str) -> set[str]:
         """The words of ``text`` that jieba tags as nouns, names, English or numbers: the words that
         carry a topic (护照, 游艇, 12345), as opposed to verbs, adverbs, time words and idioms."""
+        return {
+            w.word.lower()
+            for w in self._pos_tokenizer().lcut(text.lower(), HMM=False)
+            if w.flag.startswith(("n", "vn", "eng", "j")) or (w.flag == "m" and w.word.isdigit())
+        }
+
+    def asking_words(self, text: str) -> set[str]:
+        """The words of ``text`` that say how something is asked rather than what about: pronouns and
+        question words (哪个, 这边), conjunctions, localisers (以后, 里面), adverbs, particles, measure
+        words and non-digit numerals (几个, 好多). A colloquial question is full of them; a topic never
+        hangs on one."""
+        return {
+            w.word.lower()
+            for w in self._pos_tokenizer().lcut(text.lower(), HMM=False)
+            if w.flag in _ASKING_FLAGS or (w.flag == "m" and not any(ch.isdigit() for ch in w.word))
+        }
+
+    def _pos_tokenizer(self) -> Any:
         if self._pos is None:
             from jieba.posseg import POSTokenizer
 
             self._pos = POSTokenizer(self._jieba)
-        return {
-            w.word.lower()
-            for w in self._pos.lcut(text.lower(), HMM=False)
-            if w.flag.startswith(("n", "vn", "eng", "j")) or (w.flag == "m" and w.word.isdigit())
-        }
+        return self._pos
 
     def tokenize_many(self, texts: Iterable[str]) -> list[list[str]]:
         return [self.tokenize(t) for t in texts]

@@ -230,7 +230,10 @@
       $('source-title').textContent = doc.title || citation.title;
       const status = doc.status && !['有效', 'active'].includes(doc.status) ? `（${doc.status}）` : '';
       const type = { guide: '办事指南', policy: '政策文件', article: '解读文章', notice: '通知公告', faq: '常见问题' }[doc.doc_type];
-      $('source-meta').textContent = [type || doc.doc_type, doc.source].filter(Boolean).join(' · ') + status;
+      // Human facts, never a file name: issuer and date for a policy; the citation's provenance note.
+      const meta = doc.metadata || {};
+      const facts = [type || doc.doc_type, meta.issuer, meta.doc_number, meta.published && `发布日期 ${meta.published}`];
+      $('source-meta').textContent = facts.filter(Boolean).join(' · ') + status + (citation.note ? ` ${citation.note}` : '');
       let target = null;
       const snippet = String(citation.snippet || '').trim().slice(0, 24);
       for (const chunk of doc.chunks || []) {

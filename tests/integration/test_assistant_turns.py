@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.answerers.provenance import OTHER_REGION_NOTE, clean
 from assistant.prompt_store import PromptStore
 from serving.services import Services
 from tests.assistant_fixtures import make_services
@@ -53,7 +54,10 @@ async def test_materials_answer_is_verbatim_from_the_guide(services):
     chunks = services.kb.registry.document_chunks("birth")
     materials = next(c for c in chunks if c.section == "申请材料")
     body = materials.text.split("\n", 1)[1]  # drop the 【…】 prefix
-    assert body in r.answer
+    # Verbatim, less the editors' provenance notes, which move to the citation in citizen words.
+    assert clean(body).text in r.answer
+    assert "外省厦门做法" not in r.answer
+    assert any(c.note == OTHER_REGION_NOTE for c in r.citations)
     assert "以湖北政务服务网" in r.answer or "为准" in r.answer  # sample data says so
 
 
@@ -246,7 +250,11 @@ async def test_a_failing_handoff_channel_degrades_to_a_clear_reply(services):
 @pytest.mark.anyio
 async def test_a_faq_entry_that_answers_the_question_comes_first(services):
     r = await ask(services, "人走了以后户口得在多长时间里注销掉")
-    assert r.answer.index("【常见问题】") < r.answer.index("一个月以内")
+    # The direct answer (the FAQ's reply) comes first, then the entry itself: question *and* answer.
+    first = r.answer.split("\n\n", 1)[0]
+    assert "一个月以内" in first and first.endswith("[1]") and not first.startswith("问：")
+    excerpt = r.answer[r.answer.index("【常见问题】") :]
+    assert "问：" in excerpt and "答：" in excerpt
     assert r.citations[0].section == "常见问题" and r.citations[0].doc_id == "after_death"
     materials = await ask(services, "生孩子上户口要带什么材料")  # a FAQ about *when* must not lead
     assert "【常见问题】" not in materials.answer and materials.citations[0].section == "申请材料"
