@@ -64,4 +64,6 @@ def structural_evidence(kb: KnowledgeBase, items: ItemMatcher, question: str, hi
     guide = items.match(question)
     if guide is None or not any(h.chunk.doc_id == guide for h in hits):
         return False
+    # A field of the named guide is asked (its materials, time limit …), or a definite kind of thing
+    # (who, which, whether): the guide answers it, or the answer says plainly what it lacks.
     return bool(asked_fields(question)) or bool(question_kind(question))

@@ -126,6 +126,8 @@ def guide_answer(
                     citations.pop()
                     excerpt.pop()
                     break
+    if overview and not direct:
+        direct = missing_figure(question, "") or ""  # a figure asked of a guide that has no such field
     if scope:
         parts.append(scope)
     if direct:
