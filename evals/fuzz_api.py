@@ -76,23 +76,30 @@ def _sender(
     base_url: str,
     report: FuzzReport,
     lock: threading.Lock,
+    generating: threading.Lock,
     label: str,
     auth: Callable[[], dict[str, str]] | None,
     timeout_s: float,
 ) -> Callable[[Any], None]:
-    """The body Hypothesis runs for each generated case of one operation: send it and record."""
+    """The body Hypothesis runs for each generated case of one operation: send it and record.
+
+    Hypothesis runs while its thread holds ``generating`` (its engine parses source with ``ast``, which
+    is not thread-safe on CPython 3.11); only the request itself runs without it."""
     session = requests.Session()
 
     def send(case: Any) -> None:
         headers = auth() if auth is not None else None
         sent = time.perf_counter()
         error = ""
+        generating.release()  # the request may overlap another thread's generation
         try:
             status = case.call(
                 base_url=base_url, session=session, headers=headers, timeout=timeout_s
             ).status_code
         except requests.RequestException as exc:
             status, error = 599, f"{label} -> {type(exc).__name__}"
+        finally:
+            generating.acquire()
         with lock:
             report.request_seconds[label] += time.perf_counter() - sent
             report.requests += 1
@@ -125,7 +132,7 @@ def fuzz(
 
     schema = schemathesis.openapi.from_url(f"{base_url}/api/openapi.json")
     report = FuzzReport()
-    lock = threading.Lock()
+    lock, generating = threading.Lock(), threading.Lock()
     started = time.perf_counter()
 
     def run_operation(operation: Any) -> None:
@@ -133,9 +140,8 @@ def fuzz(
         label = f"{key[0]} {key[1]}"
         # An event stream never ends by itself: its status and first bytes are the answer.
         wait = 0.1 if operation.path == "/api/events" else timeout_s
-        send = _sender(
-            base_url, report, lock, label, admin_headers if _is_staff(operation.path) else None, wait
-        )
+        auth = admin_headers if _is_staff(operation.path) else None
+        send = _sender(base_url, report, lock, generating, label, auth, wait)
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             run = settings(
                 max_examples=max(1, EXPENSIVE.get(key, examples) // 2),
@@ -144,10 +150,11 @@ def fuzz(
                 phases=[Phase.explicit, Phase.generate],
                 suppress_health_check=list(HealthCheck),
             )(given(case=operation.as_strategy(generation_mode=mode))(send))
-            try:
-                hypothesis_seed(seed)(run)()
-            except Unsatisfiable:  # nothing to make invalid (an operation without inputs)
-                continue
+            with generating:
+                try:
+                    hypothesis_seed(seed)(run)()
+                except Unsatisfiable:  # nothing to make invalid (an operation without inputs)
+                    continue
 
     operations = [result.ok() for result in schema.get_all_operations()]
     # The slowest operations first, so the threads finish together.
