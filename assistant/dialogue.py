@@ -156,12 +156,14 @@ def decide(
     if go_ahead and item and has_flow(item) and dialogue.told_about(item):
         # "好 帮我申请" after telling the situation over several turns: do it now, do not start over.
         return Action("submit", item, Intent.TRANSACT, u.intent_p, "go ahead after the situation")
-    if u.intent is Intent.TRANSACT:
+    # The act model reads a request to start ("我要办…") that the intent model left at consult.
+    starts = u.act == "start" and act_sure and not u.question and u.intent is Intent.CONSULT
+    if u.intent is Intent.TRANSACT or (starts and item is not None and has_flow(item)):
         if item is None and u.item_probs:
             guess, p = max(u.item_probs.items(), key=lambda kv: kv[1])
             item = guess if p >= th.start_item and has_flow(guess) else None
         if item and has_flow(item):
-            return Action("start_flow", item, Intent.TRANSACT, u.intent_p, "transact")
+            return Action("start_flow", item, Intent.TRANSACT, max(u.intent_p, u.act_p), "transact")
         return Action("which_item", item, Intent.TRANSACT, u.intent_p, "transact, no item")
     if statement and u.intent is not Intent.TRANSACT and item and has_flow(item) and u.item:
         # The citizen tells their situation: note it and offer the guided flow, not a search answer.

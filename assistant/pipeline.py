@@ -263,7 +263,7 @@ class Assistant:
     async def _understand(self, text: str, state: SessionState, *, in_flow: bool) -> Understanding:
         """The trained understanding; with an LLM configured and the models unsure, its routing overrides
         the intent (never inside a flow, where the reply is read against the pending question)."""
-        u = self.nlu.understand(text)
+        u = await anyio.to_thread.run_sync(self.nlu.understand, text)  # CPU work: off the event loop
         if self.llm is None or in_flow or u.intent_p >= self.llm_route_below:
             return u
         llm = await self._route(text, state)

@@ -170,7 +170,9 @@ def build_understander(
 ) -> Understander:
     """The trained NLU: loaded from the data dir when it matches the corpus and catalog, else trained."""
     terms = catalog_terms(items, guides)
-    return Understander(load_or_train(nlu_model_path(settings), terms), items, catalog_terms=terms)
+    understander = Understander(load_or_train(nlu_model_path(settings), terms), items, catalog_terms=terms)
+    understander.understand("你好，我想咨询一下办事材料")  # warm-up: jieba, pinyin and the pipelines load now
+    return understander
 
 
 def nlu_model_path(settings: Settings) -> Path:
