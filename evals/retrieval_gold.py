@@ -16,10 +16,11 @@ from typing import Any
 from retrieval.knowledge_base import KnowledgeBase
 
 GOLD_DIR = Path(__file__).resolve().parent / "gold"
+# The real public policy ships in the sample knowledge base; ``--policy`` may point at another copy.
 DEFAULT_POLICY = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "corpus"
+    Path(__file__).resolve().parents[1]
+    / "retrieval"
+    / "sample_kb"
     / "policies"
     / "hubei-ai-industry-implementation-opinions-2025.md"
 )

@@ -69,7 +69,10 @@ def content_hash(doc: LoadedDocument) -> str:
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files as given plus supported files inside folders (sorted, hidden files skipped)."""
+    """Files as given plus supported files inside folders (sorted, hidden files skipped).
+
+    A file named twice (directly and through its folder) is listed once.
+    """
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
@@ -82,7 +85,14 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
             )
         else:
             out.append(p)
-    return out
+    seen: set[Path] = set()
+    unique: list[Path] = []
+    for f in out:
+        key = f.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return unique
 
 
 class KnowledgeBase:

@@ -13,18 +13,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-POLICY_DOC = SHARED / "corpus" / "policies" / "hubei-ai-industry-implementation-opinions-2025.md"
 POSTGRES_URL = os.environ.get(
     "GOVCHAT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("GOVCHAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    assert SHARED.is_dir(), f"tests need ../shared beside the repo (looked in {SHARED})"
-    return SHARED
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +26,6 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.tiny_model import build_tiny_sentence_transformer
 
     texts = [p.read_text(encoding="utf-8") for p in sorted(SAMPLE_KB_DIR.rglob("*")) if p.is_file()]
-    texts += [POLICY_DOC.read_text(encoding="utf-8")] if POLICY_DOC.exists() else []
     lines = [line for t in texts for line in t.splitlines() if line.strip()]
     return build_tiny_sentence_transformer(tmp_path_factory.mktemp("tiny-st"), lines)
 

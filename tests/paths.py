@@ -6,8 +6,11 @@ import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-POLICY_DOC = SHARED / "corpus" / "policies" / "hubei-ai-industry-implementation-opinions-2025.md"
+# The real public Hubei policy ships in the sample knowledge base (with its issuer and dates as metadata),
+# so the tests need nothing outside the repository.
+POLICY_DOC = (
+    REPO / "retrieval" / "sample_kb" / "policies" / "hubei-ai-industry-implementation-opinions-2025.md"
+)
 POSTGRES_URL = os.environ.get(
     "GOVCHAT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

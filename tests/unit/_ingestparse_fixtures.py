@@ -12,7 +12,7 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY_PATH = (
-    REPO.parent / "shared" / "corpus" / "policies" / "hubei-ai-industry-implementation-opinions-2025.md"
+    REPO / "retrieval" / "sample_kb" / "policies" / "hubei-ai-industry-implementation-opinions-2025.md"
 )
 
 MATERIAL_NAMES = (

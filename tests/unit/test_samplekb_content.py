@@ -47,7 +47,7 @@ EXPECTED_GUIDE_IDS = {
     "individual_to_company",
     "veteran_services",
 }
-# The shared policy document the gold set also targets (lives in the shared corpus, not in this folder).
+# The real public policy the gold set also targets (shipped in sample_kb/policies).
 POLICY_ID = "hubei-ai-industry-implementation-opinions-2025"
 # Its sections as the Markdown loader cuts them (Chinese numbering lines act as headings).
 POLICY_SECTIONS = {
@@ -60,6 +60,7 @@ POLICY_SECTIONS = {
 
 GUIDE_FILES = sorted(GUIDES_DIR.glob("*.yaml"))
 DOC_FILES = sorted(DOCS_DIR.glob("*.md"))
+POLICY_FILE = KB / "policies" / f"{POLICY_ID}.md"
 
 
 def _load_guide(path: Path) -> ServiceGuide:
@@ -337,11 +338,19 @@ def test_gold_covers_every_guide_doc_and_policy() -> None:
 def test_gold_questions_are_not_copied_from_their_target() -> None:
     targets = {p.stem: _guide_text(_load_guide(p)) for p in GUIDE_FILES}
     targets.update({p.stem: p.read_text(encoding="utf-8") for p in DOC_FILES})
+    targets[POLICY_ID] = POLICY_FILE.read_text(encoding="utf-8")
     questions = [r["question"] for r in _gold_rows()]
     assert len(set(questions)) == len(questions), "duplicate questions"
     for row in _gold_rows():
-        text = targets.get(row["expected_doc"])
-        if text is None:  # the shared policy is not stored in this repository
-            continue
+        text = targets[row["expected_doc"]]
         core = row["question"].rstrip("？?")
         assert core not in text, f"{row['id']} is a verbatim substring of {row['expected_doc']}"
+
+
+def test_the_real_policy_ships_with_its_source_metadata() -> None:
+    """The one real public document in the sample KB keeps who issued it, when, and where it comes from."""
+    head = POLICY_FILE.read_text(encoding="utf-8").split("---")[1]
+    meta = yaml.safe_load(head)
+    assert meta["issuer"] == "湖北省人民政府办公厅"
+    assert str(meta["signed"]) == "2025-10-13" and str(meta["published"]) == "2025-10-23"
+    assert meta["doc_type"] == "policy" and "公开发布" in meta["provenance"]
