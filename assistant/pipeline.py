@@ -32,10 +32,13 @@ from connectors import messages as flow_msg
 from connectors.facts import read_facts
 from connectors.flow import FlowEngine
 from connectors.slots import LLMSlotExtractor, display_value, parse_slot
-from connectors.store import CaseRepository, ConsentRequired
+from connectors.store import CaseRepository, ConsentRequired, VerifyThrottled
 from connectors.types import AppealType, FlowState, FlowStep, Handoff
 
 log = logging.getLogger(__name__)
+# Wrong case codes one chat session may type before it must wait (the case itself has its own window).
+CASE_LOOKUP_FAILURES = 5
+CASE_LOOKUP_WINDOW_S = 15 * 60
 _CASE_NO = re.compile(r"HB\d{8}-[A-Z0-9]{4}", re.IGNORECASE)
 # A masked value (138****5678, 4201**********1234, z***@x.cn) and the words that introduce it carry no
 # topic: left in a search query they only dilute relevance, so a question with a phone number in it
@@ -200,7 +203,7 @@ class Assistant:
             async for e in self._emit_all(t):
                 yield e
             return
-        if self.cases is not None and (status := self._case_status(text)) is not None:
+        if self.cases is not None and (status := await self._case_status(text, state)) is not None:
             t.intent, t.confidence, t.answer = Intent.CONSULT, 0.95, status
             yield TurnEvent("token", {"text": t.answer})
             return
@@ -592,15 +595,31 @@ class Assistant:
             return
         t.intent = Intent.COMPLAINT
 
-    def _case_status(self, text: str) -> str | None:
+    async def _case_status(self, text: str, state: SessionState) -> str | None:
+        """A case number plus code typed in the chat: its status. Wrong codes are throttled per case (the
+        repository's window) and per session (``CASE_LOOKUP_FAILURES`` in ``CASE_LOOKUP_WINDOW_S``), and
+        both windows expire, so a citizen is never locked out of their own case for good."""
         m = _CASE_NO.search(text)
         code = _VERIFY.search(_CASE_NO.sub(" ", text))
         if not m or self.cases is None:
             return None
         if not code:
             return "请同时提供工单编号和6位查询码，例如：查询 HB20260101-ABCD 123456。"
-        view = self.cases.lookup_status(m.group(0), code.group(1))
+        now = time.time()
+        tries = dict(state.data.get("case_lookup") or {})
+        if now - float(tries.get("since", 0.0)) >= CASE_LOOKUP_WINDOW_S:
+            tries = {"since": now, "failures": 0}
+        if int(tries["failures"]) >= CASE_LOOKUP_FAILURES:
+            wait = float(tries["since"]) + CASE_LOOKUP_WINDOW_S - now
+            return self.prompts.reply("case_throttled", minutes=max(1, int(wait // 60) + 1))
+        cases = self.cases
+        try:
+            view = await anyio.to_thread.run_sync(cases.check_status, m.group(0), code.group(1))
+        except VerifyThrottled as exc:
+            return self.prompts.reply("case_throttled", minutes=max(1, exc.retry_after_s // 60 + 1))
         if view is None:
+            tries["failures"] = int(tries["failures"]) + 1
+            state.data["case_lookup"] = tries
             return self.prompts.reply("case_not_found")
         detail = f"最新回复：{view.last_reply}" if view.last_reply else ""
         return self.prompts.reply(

@@ -152,6 +152,25 @@ async def test_complaint_creates_a_12345_ticket_the_citizen_can_look_up(services
 
 
 @pytest.mark.anyio
+async def test_wrong_codes_typed_in_chat_are_throttled_per_session_and_per_case(services):
+    r = await ask(services, "我要投诉小区楼下烧烤店半夜噪音扰民", "guess-owner")
+    case_no, code = r.handoff["case_no"], r.handoff["verify_code"]
+    wrong = [f"{n:06d}" for n in range(100000, 100020) if f"{n:06d}" != code]
+    for guess in wrong[:5]:  # one session guessing: five misses, then it must wait
+        assert (await ask(services, f"查询 {case_no} {guess}", "guesser")).answer == REPLIES.reply(
+            "case_not_found"
+        )
+    blocked = await ask(services, f"查询 {case_no} {code}", "guesser")
+    assert "输错次数较多" in blocked.answer and code not in blocked.answer and "12345" in blocked.answer
+    for i, guess in enumerate(wrong[5:10]):  # other sessions keep guessing the same case
+        await ask(services, f"查询 {case_no} {guess}", f"guesser-{i}")
+    case_locked = await ask(services, f"查询 {case_no} {code}", "guess-owner")
+    assert "输错次数较多" in case_locked.answer  # the case's own window, for everyone, until it expires
+    other = await ask(services, "我要投诉路灯坏了一个月没人修", "guesser")
+    assert other.handoff and other.handoff["case_no"] != case_no  # the session itself still works
+
+
+@pytest.mark.anyio
 async def test_human_request_offers_channels_and_creates_a_case(services):
     r = await ask(services, "转人工", "human-1")
     assert r.intent == "human" and "12345" in r.answer
