@@ -1,7 +1,7 @@
 """Trained understanding of a message: intent, dialogue act and 一件事 item, with probabilities.
 
-Each is a scikit-learn pipeline over three views of the text (character 1–3-grams, jieba word 1–2-grams,
-pinyin syllable 1–2-grams) and a multinomial logistic regression. Training is deterministic and takes
+Each is a logistic regression over one shared union of three views of the text (character 1–3-grams,
+jieba word 1–2-grams, pinyin syllable 1–2-grams), fitted once on all the training texts. Training is deterministic and takes
 seconds; the artefact is one joblib file keyed by the corpus fingerprint and the library versions, so a
 changed corpus or catalog retrains at start-up instead of loading a stale model.
 """
@@ -22,17 +22,17 @@ import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
-from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.pipeline import FeatureUnion
 
 from assistant.nlu import features
 from assistant.nlu.corpus import Corpus, Example, load_corpus
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 
 
-def _pipeline(c: float) -> Pipeline:
-    union = FeatureUnion(
+def _features() -> FeatureUnion:
+    return FeatureUnion(
         [
             (
                 "chars",
@@ -53,8 +53,6 @@ def _pipeline(c: float) -> Pipeline:
             ),
         ]
     )  # fmt: skip
-    clf = LogisticRegression(C=c, max_iter=3000)
-    return Pipeline([("features", union), ("clf", clf)])
 
 
 def _sqrt_balanced(labels: list[str]) -> list[float]:
@@ -75,21 +73,26 @@ class Prediction:
 
 
 class Classifier:
-    """One trained pipeline and its label order."""
+    """One head: a logistic regression over the model's shared features, and its label order."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
-        self.pipeline = pipeline
-        self.labels: list[str] = [str(x) for x in pipeline.classes_]
+    def __init__(self, features: FeatureUnion, clf: LogisticRegression) -> None:
+        self.features = features
+        self.clf = clf
+        self.labels: list[str] = [str(x) for x in clf.classes_]
 
     @classmethod
-    def train(cls, rows: tuple[Example, ...], c: float = 8.0) -> Classifier:
-        pipe = _pipeline(c)
+    def train(cls, feats: FeatureUnion, rows: tuple[Example, ...], c: float = 8.0) -> Classifier:
         labels = [r.label for r in rows]
-        pipe.fit([r.text for r in rows], labels, clf__sample_weight=_sqrt_balanced(labels))
-        return cls(pipe)
+        clf = LogisticRegression(C=c, max_iter=3000)
+        clf.fit(feats.transform([r.text for r in rows]), labels, sample_weight=_sqrt_balanced(labels))
+        return cls(feats, clf)
 
     def predict(self, text: str) -> Prediction:
-        probs = self.pipeline.predict_proba([text])[0]
+        return self.predict_x(self.features.transform([text]))
+
+    def predict_x(self, x: Any) -> Prediction:
+        """The prediction for one already-vectorised row (``NLUModel.predict`` vectorises once)."""
+        probs = self.clf.predict_proba(x)[0]
         best = int(np.argmax(probs))
         return Prediction(
             self.labels[best], float(probs[best]), dict(zip(self.labels, map(float, probs), strict=False))
@@ -99,7 +102,7 @@ class Classifier:
         if not rows:
             return {"n": 0}
         gold = [r.label for r in rows]
-        pred = [str(x) for x in self.pipeline.predict([r.text for r in rows])]
+        pred = [str(x) for x in self.clf.predict(self.features.transform([r.text for r in rows]))]
         labels = sorted(set(gold))
         per = f1_score(gold, pred, labels=labels, average=None, zero_division=0)
         return {
@@ -112,8 +115,18 @@ class Classifier:
         }
 
 
+@dataclass(frozen=True)
+class Predictions:
+    intent: Prediction
+    act: Prediction
+    item: Prediction
+
+
 @dataclass
 class NLUModel:
+    """Three heads (intent, dialogue act, item) over one fitted feature union: a message is tokenised
+    and vectorised once per turn, not once per head."""
+
     intent: Classifier
     act: Classifier
     item: Classifier
@@ -123,14 +136,20 @@ class NLUModel:
     @classmethod
     def train(cls, corpus: Corpus) -> NLUModel:
         t0 = time.perf_counter()
+        texts = list(dict.fromkeys(r.text for rows in (corpus.intent, corpus.act, corpus.item) for r in rows))
+        feats = _features().fit(texts)
         model = cls(
-            intent=Classifier.train(corpus.intent),
-            act=Classifier.train(corpus.act),
-            item=Classifier.train(corpus.item, c=16.0),
+            intent=Classifier.train(feats, corpus.intent),
+            act=Classifier.train(feats, corpus.act, c=16.0),
+            item=Classifier.train(feats, corpus.item, c=16.0),
             fingerprint=key(corpus),
         )
         model.train_seconds = time.perf_counter() - t0
         return model
+
+    def predict(self, text: str) -> Predictions:
+        x = self.intent.features.transform([text])
+        return Predictions(self.intent.predict_x(x), self.act.predict_x(x), self.item.predict_x(x))
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

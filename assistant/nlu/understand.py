@@ -84,12 +84,14 @@ class Understander:
         return None, pred.probs.get(NONE_ITEM, 0.0), ""
 
     def understand(self, text: str) -> Understanding:
-        ip = self.model.intent.predict(text)
+        preds = self.model.predict(text)
+        ip = preds.intent
         ranked = sorted(ip.probs.items(), key=lambda kv: -kv[1])
         intent = Intent(ip.label) if ip.p >= self.min_intent else Intent.CONSULT
         second = Intent(ranked[1][0]) if len(ranked) > 1 else None
-        ap = self.model.act.predict(text)
-        item, item_p, source, item_probs = self.item_of(text)
+        ap = preds.act
+        item, item_p, source = self._item(text, preds.item)
+        item_probs = preds.item.probs
         probs = tuple((k, round(v, 4)) for k, v in ranked)
         return Understanding(
             intent, ip.p, ap.label, ap.p, item, item_p, source, second, probs, item_probs, is_question(text)
