@@ -12,7 +12,7 @@ pipeline. It holds no I/O, so every rule here is unit-tested on plain values.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -68,15 +68,18 @@ class Dialogue:
     def facts(self, item: str) -> dict[str, Any]:
         return dict((self._d.get("facts") or {}).get(item) or {})
 
-    def remember(self, item: str, facts: dict[str, Any], turn_id: str) -> None:
-        """Facts stated now override older ones (a later message is a correction)."""
-        if not facts:
-            return
+    def remember(self, item: str, facts: dict[str, Any], turn_id: str, *, correcting: bool = False) -> None:
+        """Facts stated now fill what is not yet known; a known fact changes only when the message is a
+        correction ("不对 是这个月初生的"): an aside such as "家里就我一个" must not overwrite the place
+        of death the citizen gave earlier."""
         store = self._d.setdefault("facts", {})
         known = store.setdefault(item, {})
-        known.update(facts)
+        new = {k: v for k, v in facts.items() if correcting or k not in known}
+        if not new:
+            return
+        known.update(new)
         sources = self._d.setdefault("fact_turns", {}).setdefault(item, {})
-        sources.update(dict.fromkeys(facts, turn_id))
+        sources.update(dict.fromkeys(new, turn_id))
 
     def told_about(self, item: str) -> bool:
         """The citizen already talked about this item in earlier turns (facts, or two turns in focus)."""
@@ -98,17 +101,33 @@ class Dialogue:
         return str(value) if value else None
 
 
-def resolve_item(u: Understanding, focus: str | None, th: Thresholds) -> str | None:
+def resolve_item(
+    u: Understanding,
+    focus: str | None,
+    th: Thresholds,
+    nested: Mapping[str, Collection[str]] | None = None,
+) -> str | None:
     """The item this turn is about: with nothing in focus, the item the message names; with an item in
     focus, another item takes over only when the item model is sure of it too. "伢的社保卡能一起弄不"
-    names 社保卡, but while a birth is being talked about it still means the birth bundle."""
+    names 社保卡, but while a birth is being talked about it still means the birth bundle.
+
+    ``nested`` maps an item to the items its own bundle names (``ItemMatcher.covered_by``): a statement
+    that names one of those ("他还有驾照 社保卡 公积金" while 身后 is in focus) tells more about the focus
+    item and never moves the focus; a question or a request to start still can."""
     if u.item is None or u.item == focus:
         return focus
     if focus is None:
         return u.item
     if u.item_probs.get(focus, 0.0) >= th.keep_focus:
         return focus
+    if nested and u.item in nested.get(focus, ()) and is_statement(u):
+        return focus
     return u.item if u.item_probs.get(u.item, 0.0) >= th.focus_switch else focus
+
+
+def is_statement(u: Understanding) -> bool:
+    """The citizen tells something (a fact, a correction, yes or no) rather than asking or requesting."""
+    return u.act in ("inform", "correct", "affirm", "deny") and not u.question
 
 
 def decide(
@@ -118,12 +137,15 @@ def decide(
     in_flow: str | None,
     has_flow: Callable[[str], bool],
     th: Thresholds | None = None,
+    nested: Mapping[str, Collection[str]] | None = None,
+    gave_facts: bool = False,
 ) -> Action:
-    """What this turn does. ``in_flow`` is the workflow id of an active guided flow, if any."""
+    """What this turn does. ``in_flow`` is the workflow id of an active guided flow, if any;
+    ``gave_facts``: the message states facts the item in focus asks about (where, who, when …)."""
     th = th or Thresholds()
-    item = resolve_item(u, dialogue.focus, th)
+    item = resolve_item(u, dialogue.focus, th, nested)
     act_sure = u.act_p >= th.act
-    statement = u.act in ("inform", "correct", "affirm", "deny") and not u.question
+    statement = is_statement(u)
     # Safety and people first: they hold inside a flow too.
     p_refuse = u.p(Intent.REFUSE)
     refuse = p_refuse >= th.refuse and p_refuse - u.p(Intent.CONSULT) >= th.refuse_margin
@@ -138,7 +160,7 @@ def decide(
     if complaint and not in_flow and u.item_source != "named":
         return Action("complaint", None, Intent.COMPLAINT, u.intent_p, "complaint")
     if in_flow:
-        named_other = u.item not in (None, in_flow) and resolve_item(u, in_flow, th) != in_flow
+        named_other = u.item not in (None, in_flow) and resolve_item(u, in_flow, th, nested) != in_flow
         if u.act == "cancel" and act_sure:
             return Action("cancel_flow", in_flow, Intent.TRANSACT, u.act_p, "cancel act")
         if u.act in ("submit", "start") and act_sure and not named_other:
@@ -165,8 +187,9 @@ def decide(
         if item and has_flow(item):
             return Action("start_flow", item, Intent.TRANSACT, max(u.intent_p, u.act_p), "transact")
         return Action("which_item", item, Intent.TRANSACT, u.intent_p, "transact, no item")
-    if statement and u.intent is not Intent.TRANSACT and item and has_flow(item) and u.item:
-        # The citizen tells their situation: note it and offer the guided flow, not a search answer.
+    if statement and u.intent is not Intent.TRANSACT and item and has_flow(item) and (u.item or gave_facts):
+        # The citizen tells their situation (naming the item, or giving facts the item in focus asks
+        # about): note it and offer the guided flow, not a search answer.
         return Action("offer_flow", item, Intent.CONSULT, u.act_p, "situation told")
     if u.intent is Intent.CHITCHAT:
         return Action("chitchat", None, Intent.CHITCHAT, u.intent_p, "chitchat")

@@ -95,6 +95,14 @@ class ItemMatcher:
         found = self.match_all(text)
         return found[0] if found else None
 
+    def covered_by(self, bundles: Mapping[str, str]) -> dict[str, frozenset[str]]:
+        """For each item, the other items its own bundle names (its bundled services and materials):
+        身后 lists 逝者社会保障卡 and 户口注销, so 社保卡 and 注销 said while 身后 is in focus belong to it."""
+        return {
+            item_id: frozenset(i for i in self.match_all(text) if i != item_id)
+            for item_id, text in bundles.items()
+        }
+
     def match_all(self, text: str) -> list[str]:
         t = text.lower()
         out: list[str] = []

@@ -34,8 +34,15 @@ from connectors.flow import FlowEngine
 from connectors.slots import LLMSlotExtractor, display_value, parse_slot
 from connectors.store import CaseRepository, ConsentRequired, VerifyThrottled
 from connectors.types import AppealType, FlowState, FlowStep, Handoff
+from retrieval.guide import ServiceGuide
 
 log = logging.getLogger(__name__)
+
+
+def _bundle_text(guide: ServiceGuide) -> str:
+    return "\n".join([*guide.bundled_items, *(m.name for m in guide.materials)])
+
+
 # Wrong case codes one chat session may type before it must wait (the case itself has its own window).
 CASE_LOOKUP_FAILURES = 5
 CASE_LOOKUP_WINDOW_S = 15 * 60
@@ -127,6 +134,10 @@ class Assistant:
         self.llm = llm
         self.slot_extractor = slot_extractor
         self.nlu = nlu
+        # Items each 一件事's own bundle names (身后 → 社保卡, 注销): telling about them keeps the focus.
+        self._nested = nlu.items.covered_by(
+            {w.id: _bundle_text(flows.guide(w.id)) for w in flows.workflows} if flows else {}
+        )
         # The LLM router is asked only when the trained intent is less sure than this.
         self.llm_route_below = llm_route_below
 
@@ -211,12 +222,17 @@ class Assistant:
         t0 = time.perf_counter()
         u = await self._understand(text, state, in_flow=flow is not None)
         dialogue = Dialogue(state)
-        action = decide(u, dialogue, in_flow=flow.workflow_id if flow else None, has_flow=self._has_flow)
+        about = resolve_item(u, dialogue.focus, Thresholds(), self._nested)
+        facts = self._facts(t.question, about)
+        action = decide(
+            u, dialogue, in_flow=flow.workflow_id if flow else None, has_flow=self._has_flow,
+            nested=self._nested, gave_facts=bool(facts),
+        )  # fmt: skip
         t.timings["understand"] = (time.perf_counter() - t0) * 1000
         t.understanding = {**u.to_json(), "action": action.kind}
         t.intent, t.confidence = action.intent, action.confidence
-        dialogue.set_focus(resolve_item(u, dialogue.focus, Thresholds()))
-        self._remember_facts(t, dialogue, action.item or dialogue.focus)
+        dialogue.set_focus(about)
+        self._remember_facts(t, dialogue, action.item or dialogue.focus, u.act)
         dialogue.note(action.intent, u.act)
         dialogue.count_turn()
         t.item_probs = u.item_probs
@@ -295,12 +311,16 @@ class Assistant:
             return None
         return parse_route_json(raw, set(self.router.item_ids()))
 
-    def _remember_facts(self, t: _Turn, dialogue: Dialogue, item: str | None) -> None:
-        """Facts stated in this message about the item in focus, kept for when its flow starts."""
+    def _facts(self, text: str, item: str | None) -> dict[str, Any]:
+        """Facts this message states that the item's flow asks about (empty without a flow)."""
         if item is None or not self._has_flow(item) or self.flows is None:
-            return
-        wf = self.flows.workflow(item)
-        dialogue.remember(item, read_facts(wf, t.question, self.flows.today()), t.turn_id)
+            return {}
+        return dict(read_facts(self.flows.workflow(item), text, self.flows.today()))
+
+    def _remember_facts(self, t: _Turn, dialogue: Dialogue, item: str | None, act: str) -> None:
+        """Facts stated in this message about the item in focus, kept for when its flow starts."""
+        if facts := self._facts(t.question, item):
+            dialogue.remember(item or "", facts, t.turn_id, correcting=act == "correct")
 
     def _item_name(self, item: str | None) -> str:
         if item is None or item not in self.consult.items.ids():

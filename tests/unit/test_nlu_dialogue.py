@@ -111,11 +111,13 @@ def test_a_likely_out_of_scope_message_still_goes_through_retrieval() -> None:
     assert action.kind == "out_of_scope"  # the pipeline answers it when the knowledge base has evidence
 
 
-def test_facts_remembered_per_item_and_later_ones_win() -> None:
+def test_facts_remembered_per_item_and_changed_only_by_a_correction() -> None:
     d = Dialogue(SessionState())
     d.remember("birth", {"married": True, "settle_city": "420500"}, "t1")
-    d.remember("birth", {"settle_city": "420100"}, "t2")
-    assert d.facts("birth") == {"married": True, "settle_city": "420100"}
+    d.remember("birth", {"settle_city": "420100", "huji": "hubei"}, "t2")  # an aside: fills only the new
+    assert d.facts("birth") == {"married": True, "settle_city": "420500", "huji": "hubei"}
+    d.remember("birth", {"settle_city": "420100"}, "t3", correcting=True)  # "不对 是落武汉"
+    assert d.facts("birth")["settle_city"] == "420100"
     assert d.facts("retirement") == {}
 
 
