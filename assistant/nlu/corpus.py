@@ -2,7 +2,7 @@
 
 ``data/*.jsonl`` holds utterances written for training (never the dev or gold sets used to measure):
 ``{"text", "intent", "item"}`` rows for intent and item, ``{"text", "act", "item", "question"}`` rows for
-the dialogue act of a reply inside a guided flow. The catalog adds one row per item name, alias, keyword
+the dialogue act of a reply inside a guided flow (their statements also train intent as consult). The catalog adds one row per item name, alias, keyword
 and bundled service, so an item that an admin adds is known without new utterances.
 """
 
@@ -22,6 +22,9 @@ NONE_ITEM = "none"
 INTENT_LABELS = ("consult", "transact", "human", "complaint", "chitchat", "out_of_scope", "refuse")
 ACT_LABELS = ("inform", "affirm", "deny", "correct", "cancel", "submit", "ask", "human", "start", "unclear")
 _INTENT_ALIASES = {"injection": "refuse"}
+# Replies that state facts ("我是他儿子", "冇欠钱 也没员工了") also train the intent model, as consult: out of a
+# flow the same sentences are a citizen telling their situation, not a complaint or a refusal.
+_SITUATION_ACTS = ("inform", "correct")
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,8 @@ def load_corpus(
                 intent.append(Example(text, "transact"))
             elif label == "human":
                 intent.append(Example(text, "human"))
+            elif label in _SITUATION_ACTS:  # telling one's situation is neither a complaint nor a refusal
+                intent.append(Example(text, "consult"))
             continue
         label = _INTENT_ALIASES.get(str(row.get("intent")), str(row.get("intent")))
         if label not in INTENT_LABELS:
