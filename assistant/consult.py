@@ -92,16 +92,32 @@ class ConsultAnswerer:
         public = (*prompts.reply_texts(), *prompt_public_parts(self.system_prompt))
         self._facts = PromptFacts.build(self.system_prompt, self.canary, public, load_allowed_terms())
 
-    async def search(self, question: str, filters: SearchFilters | None = None) -> SearchResult:
+    async def search(
+        self, question: str, filters: SearchFilters | None = None, *, item: str | None = None
+    ) -> SearchResult:
         # Retrieval is CPU-bound (jieba, numpy, SQLite): keep it off the event loop.
-        return await anyio.to_thread.run_sync(lambda: self.search_sync(question, filters))
+        return await anyio.to_thread.run_sync(lambda: self.search_sync(question, filters, item=item))
 
-    def search_sync(self, question: str, filters: SearchFilters | None = None) -> SearchResult:
+    def search_sync(
+        self, question: str, filters: SearchFilters | None = None, *, item: str | None = None
+    ) -> SearchResult:
         """The search, with structural evidence: a question about a document's facts (its date, issuer)
-        or about a field of the guide it names is answerable even when its wording shares few terms."""
+        or about a field of the guide it names is answerable even when its wording shares few terms.
+
+        ``item``: the 一件事 the understanding says this message is about (named in other words, such as
+        "出生的联办"): when the open search finds too little, that guide is searched alone, and a field
+        it is asked for (materials, time limit …) counts as evidence there too."""
         result = self.kb.search(question, k=self.k, filters=filters)
-        if not result.has_evidence and structural_evidence(self.kb, self.items, question, result.hits):
-            result = replace(result, has_evidence=True)
+        if result.has_evidence:
+            return result
+        if structural_evidence(self.kb, self.items, question, result.hits):
+            return replace(result, has_evidence=True)
+        if item in self.items.ids() and filters is None:
+            scoped = self.kb.search(question, k=self.k, filters=SearchFilters(doc_ids=(item,)))
+            if scoped.has_evidence or structural_evidence(
+                self.kb, self.items, question, scoped.hits, guide=item
+            ):
+                return replace(scoped, has_evidence=True)
         return result
 
     async def answer(
@@ -111,11 +127,13 @@ class ConsultAnswerer:
         out: ConsultOutcome,
         topic: str | None = None,
         result: SearchResult | None = None,
+        item: str | None = None,
     ) -> AsyncIterator[str]:
         """Yields answer text pieces; ``out`` holds the final answer, citations and mode afterwards.
 
-        ``result`` is a search the caller already ran for this question (not repeated)."""
-        result = result if result is not None else await self.search(question)
+        ``result`` is a search the caller already ran for this question (not repeated); ``item`` is the
+        一件事 this message is about, as understood (see ``search_sync``)."""
+        result = result if result is not None else await self.search(question, item=item)
         out.result = result
         if not result.has_evidence:
             out.answer, out.mode = self.prompts.reply("no_evidence"), Mode.FIXED

@@ -111,6 +111,8 @@ def resolve_item(
     focus, another item takes over only when the item model is sure of it too. "伢的社保卡能一起弄不"
     names 社保卡, but while a birth is being talked about it still means the birth bundle.
 
+    A statement ("娃是2019年5月生的" while school entry is in focus) moves the focus only when it names
+    another item by a catalog term; the item model alone reading it as another item is not enough.
     ``nested`` maps an item to the items its own bundle names (``ItemMatcher.covered_by``): a statement
     that names one of those ("他还有驾照 社保卡 公积金" while 身后 is in focus) tells more about the focus
     item and never moves the focus; a question or a request to start still can."""
@@ -120,7 +122,7 @@ def resolve_item(
         return u.item
     if u.item_probs.get(focus, 0.0) >= th.keep_focus:
         return focus
-    if nested and u.item in nested.get(focus, ()) and is_statement(u):
+    if is_statement(u) and (u.item_source != "named" or (nested and u.item in nested.get(focus, ()))):
         return focus
     return u.item if u.item_probs.get(u.item, 0.0) >= th.focus_switch else focus
 

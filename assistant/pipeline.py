@@ -31,6 +31,7 @@ from assistant.types import Citation, Intent, Mode, RouteDecision, TurnResult
 from connectors import messages as flow_msg
 from connectors.facts import read_facts
 from connectors.flow import FlowEngine
+from connectors.regions import other_province
 from connectors.slots import LLMSlotExtractor, display_value, parse_slot
 from connectors.store import CaseRepository, ConsentRequired, VerifyThrottled
 from connectors.types import AppealType, FlowState, FlowStep, Handoff
@@ -395,8 +396,13 @@ class Assistant:
         t.standalone = await self._condense(search_text(t.question), state, elliptical=elliptical)
         t.timings["condense"] = (time.perf_counter() - t0) * 1000
         probe = None
+        # The item this message is about (its own, or the focus for an elliptical follow-up) scopes a
+        # second search when the open one finds too little.
+        # Not for a procedure in another province: Hubei's guide is not the answer there.
+        scope = own_item if isinstance(own_item, str) else (state.topic if elliptical else None)
+        scope = None if other_province(t.question) else scope
         if oos_likely or (not self.router.is_domain(t.standalone) and not decision.workflow_id):
-            probe = await self.consult.search(t.standalone)
+            probe = await self.consult.search(t.standalone, item=scope)
             if not probe.has_evidence:
                 t.intent, t.mode, t.answer = (
                     Intent.OUT_OF_SCOPE,
@@ -409,11 +415,14 @@ class Assistant:
         out = ConsultOutcome()
         t1 = time.perf_counter()
         history = [h for h in state.history if h.role in ("user", "assistant")]
-        async for piece in self.consult.answer(t.standalone, history, out, topic=state.topic, result=probe):
+        answer = self.consult.answer(t.standalone, history, out, topic=state.topic, result=probe, item=scope)
+        async for piece in answer:
             yield TurnEvent("token", {"text": piece})
         t.timings["answer"] = (time.perf_counter() - t1) * 1000
         t.answer, t.citations, t.mode, t.model = out.answer, out.citations, out.mode, out.model
         t.notices += out.notices
+        if out.result is not None and out.result.has_evidence and (province := other_province(t.question)):
+            t.notices.append(self.prompts.reply("other_province", province=province))
         if out.result is not None:
             t.retrieved = [h.chunk.chunk_id for h in out.result.hits]
             # Guide fields quoted through the structured lookup were retrieved too: record them.

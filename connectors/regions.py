@@ -124,3 +124,28 @@ def match_region(text: str) -> Region | None:
     district_parents = {r.parent_code for r in kept if r.level == "district"}
     kept = [r for r in kept if not (r.level == "city" and r.code in district_parents)]
     return kept[-1] if kept else None
+
+
+@cache
+def _other_places() -> tuple[tuple[str, str], ...]:
+    text = resources.files("connectors").joinpath("data/other_provinces.yaml").read_text(encoding="utf-8")
+    raw = yaml.safe_load(text)["provinces"]
+    pairs = [(name, name) for name in raw] + [
+        (place, name) for name, places in raw.items() for place in places
+    ]
+    return tuple(sorted(pairs, key=lambda p: -len(p[0])))
+
+
+def other_province(text: str) -> str | None:
+    """The province outside Hubei that ``text`` places something in ("在浙江杭州生的"), or None.
+
+    A place right after a negation ("不是在深圳") does not count."""
+    t = text[:_MAX_SCAN]
+    for place, province in _other_places():
+        start = t.find(place)
+        while start >= 0:
+            before = t[:start].removesuffix("在")
+            if not any(before.endswith(n) for n in _NEGATIONS):
+                return province
+            start = t.find(place, start + 1)
+    return None

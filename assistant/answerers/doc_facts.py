@@ -54,14 +54,17 @@ _LABELS = (("issuer", "发文机关"), ("doc_number", "文号"), ("signed", "成
            ("status", "状态"))  # fmt: skip
 
 
-def structural_evidence(kb: KnowledgeBase, items: ItemMatcher, question: str, hits: Sequence[Hit]) -> bool:
-    """Whether the question is answerable by structure although few of its words match a passage."""
+def structural_evidence(
+    kb: KnowledgeBase, items: ItemMatcher, question: str, hits: Sequence[Hit], guide: str | None = None
+) -> bool:
+    """Whether the question is answerable by structure although few of its words match a passage.
+    ``guide``: the guide the message is about when it does not name it (the understood item)."""
     if asked_metadata(question) and (hit := _document_hit(hits)) is not None:
         record = kb.registry.get(hit.chunk.doc_id)
         meta = record.metadata if record is not None else {}
         if any(meta.get(f) for f in asked_metadata(question)):
             return True
-    guide = items.match(question)
+    guide = items.match(question) or guide
     if guide is None or not any(h.chunk.doc_id == guide for h in hits):
         return False
     # A field of the named guide is asked (its materials, time limit …), or a definite kind of thing

@@ -92,3 +92,30 @@ async def test_fraud_is_refused_with_the_lawful_route_and_a_statement_is_not(ser
     assert r.intent == "refuse" and "合法的办法" in r.answer
     r = await a.turn("dlg-9", "店面是我自己买的房子 房产证在我手上")
     assert r.intent != "refuse" and r.intent != "complaint", r.answer
+
+
+@pytest.mark.anyio
+async def test_a_guide_question_in_everyday_words_is_answered_from_the_understood_item(
+    services: Services,
+) -> None:
+    r = await services.assistant.turn("dlg-scope-1", "屋里老人上个月走了 去销户口那些要准备么子材料")
+    assert r.intent == "consult" and r.citations, r.answer
+    assert r.citations[0].doc_id == "after_death" and "火化证明" in r.answer, r.answer
+
+
+@pytest.mark.anyio
+async def test_the_same_question_about_another_province_is_not_answered_from_hubei_guides(
+    services: Services,
+) -> None:
+    r = await services.assistant.turn("dlg-scope-2", "老人是在广东深圳走的 深圳那边销户口要准备么子材料")
+    # Hubei's guide may still be shown, but only after saying plainly that it is Hubei's, not Guangdong's.
+    assert r.answer.startswith("您问的是广东的办理") and "未收录" in r.answer, r.answer
+
+
+@pytest.mark.anyio
+async def test_telling_facts_over_turns_keeps_the_item_and_the_first_answers(services: Services) -> None:
+    a = services.assistant
+    await a.turn("dlg-focus-1", "我家伢今年满六岁 九月要上小学了 房子和户口都在宜昌西陵区")
+    await a.turn("dlg-focus-1", "伢是2020年3月生的")  # a birth date, not a new birth
+    r = await a.turn("dlg-focus-1", "好 帮我提交吧")
+    assert r.workflow and r.workflow["id"] == "school_entry", r.answer

@@ -166,3 +166,49 @@ def test_a_fresh_checkout_builds_the_model_and_it_classifies(tmp_path, monkeypat
     again = NLUModel.load(tmp_path / "data" / "model.joblib", model.fingerprint)
     assert again is not None and again.fingerprint == model.fingerprint
     assert NLUModel.load(tmp_path / "data" / "model.joblib", "another-corpus") is None
+
+
+def test_a_statement_moves_the_focus_only_when_it_names_another_item() -> None:
+    th = Thresholds()
+    told = u("consult", "inform", "birth", source="model", question=False, item_probs={"birth": 0.95})
+    assert resolve_item(told, "school_entry", th) == "school_entry"  # "孩子是2019年5月生的", about school
+    named = u("consult", "inform", "retirement", question=False, item_probs={"retirement": 0.9})
+    assert resolve_item(named, "birth", th) == "retirement"  # a catalog name does move it
+    asked = u("consult", "ask", "birth", source="model", item_probs={"birth": 0.95})
+    assert resolve_item(asked, "school_entry", th) == "birth"  # a question may change the subject
+
+
+def test_an_item_the_focus_bundle_lists_keeps_the_focus_when_told_about() -> None:
+    th = Thresholds()
+    nested = {"after_death": frozenset({"social_security_card"})}
+    told = u("consult", "inform", "social_security_card", question=False)
+    assert resolve_item(told, "after_death", th, nested) == "after_death"
+    assert resolve_item(told, "retirement", th, nested) == "social_security_card"
+
+
+def test_the_shipped_bundles_name_the_items_they_contain() -> None:
+    from assistant.items import ItemMatcher
+
+    guides, catalog = shipped()
+    items = ItemMatcher.from_catalog(guides, catalog.values(), {})
+    bundles = {g: "\n".join([*gd.bundled_items, *(m.name for m in gd.materials)]) for g, gd in guides.items()}
+    nested = items.covered_by(bundles)
+    assert "social_security_card" in nested["after_death"] and "social_security_card" in nested["birth"]
+    assert not nested["retirement"] or "retirement" not in nested["retirement"]
+
+
+def test_facts_told_about_the_focus_item_offer_its_flow() -> None:
+    d = Dialogue(SessionState(topic="after_death"))
+    statement = u("consult", "inform", question=False)
+    assert decide(statement, d, in_flow=None, has_flow=has_flow).kind == "consult"
+    action = decide(statement, d, in_flow=None, has_flow=has_flow, gave_facts=True)
+    assert (action.kind, action.item) == ("offer_flow", "after_death")
+
+
+def test_places_outside_hubei_are_recognised_unless_denied() -> None:
+    from connectors.regions import other_province
+
+    assert other_province("孩子是在广东深圳出生的") == "广东"
+    assert other_province("我们在成都打工 社保怎么转回来") == "四川"
+    assert other_province("不是在深圳 是在宜昌") is None
+    assert other_province("我们家在荆州沙市区") is None
