@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio
 
-from assistant.consult import ConsultOutcome
+from assistant.copilot import case_question, draft_reply, split_at_handoff
 from assistant.pii import mask_text
 from connectors.store import CaseNotAssigned, CaseNotFound, CaseStateError
 from connectors.types import Case, CaseMessage, CaseStatus
@@ -43,38 +43,6 @@ def _actor(user: StaffUser) -> str | None:
     return None if user.role == "admin" else user.username
 
 
-def last_citizen_question(
-    case_messages: list[CaseMessage], transcript: list[dict[str, Any]], summary: str, workflow_name: str = ""
-) -> str:
-    """What the draft should answer, in order of preference:
-
-    1. the citizen's last words on the case;
-    2. the last chat message the assistant treated as a question (its reply's intent was consult), so
-       answers to a flow's question cards ("否", "武汉市") and button presses are skipped;
-    3. for a case handed off from a 一件事 flow, how to get that item done;
-    4. the summary's last 群众 line, else the whole summary.
-    """
-    for m in reversed(case_messages):
-        if m.role == "citizen" and m.text.strip():
-            return m.text.strip()
-    for user, reply in zip(reversed(transcript[:-1]), reversed(transcript[1:]), strict=True):
-        content = str(user.get("content", "")).strip()
-        intent = (reply.get("meta") or {}).get("intent")
-        if (
-            user.get("role") == "user"
-            and reply.get("role") == "assistant"
-            and intent == "consult"
-            and content
-        ):
-            return content
-    if workflow_name:
-        return f"{workflow_name}怎么办理，需要哪些材料"
-    for line in reversed(summary.splitlines()):
-        if line.startswith("群众：") and line[3:].strip():
-            return line[3:].strip()
-    return summary.strip()
-
-
 class CaseDesk:
     def __init__(self, services: Services) -> None:
         self._services = services
@@ -92,13 +60,16 @@ class CaseDesk:
         return [c.to_public() for c in cases]
 
     async def detail(self, case_no: str) -> dict[str, Any]:
+        """The case, its messages, the conversation up to the handoff, and the turns after it apart."""
         case = await self._get(case_no)
         msgs = await anyio.to_thread.run_sync(self._cases.messages, case_no)
         transcript = await self._services.assistant.history(case.session_id) if case.session_id else []
+        before, after = split_at_handoff(transcript, case.created_at)
         return {
             "case": case.to_public(),
             "messages": [_message_json(m) for m in msgs],
-            "transcript": transcript,
+            "transcript": before,
+            "follow_ups": after,
         }
 
     async def take(self, case_no: str, username: str) -> dict[str, Any]:
@@ -120,25 +91,17 @@ class CaseDesk:
         return case.to_public()
 
     async def draft(self, case_no: str) -> dict[str, Any]:
-        """A cited reply to the citizen's last question, drafted from the knowledge base."""
+        """A cited reply about what the case is for (see ``assistant.copilot``)."""
         case = await self._get(case_no)
         msgs = await anyio.to_thread.run_sync(self._cases.messages, case_no)
         transcript = await self._services.assistant.history(case.session_id) if case.session_id else []
+        before, _ = split_at_handoff(transcript, case.created_at)
         flows = self._services.assistant.flows
         workflow_name = ""
         if case.workflow_id and flows is not None and case.workflow_id in {w.id for w in flows.workflows}:
             workflow_name = flows.workflow(case.workflow_id).name
-        question = last_citizen_question(msgs, transcript, case.summary, workflow_name)
-        out = ConsultOutcome()
-        consult = self._services.assistant.consult
-        async for _ in consult.answer(question[:500], [], out, topic=case.workflow_id or None):
-            pass
-        return {
-            "answer": "\n\n".join([*out.notices, out.answer]) if out.notices else out.answer,
-            "citations": [c.to_json() for c in out.citations],
-            "mode": out.mode.value,
-            "question": question,
-        }
+        question = case_question(msgs, before, case.summary, workflow_name)
+        return await draft_reply(self._services.assistant.consult, case, question)
 
     async def reply(self, case_no: str, text: str, user: StaffUser) -> dict[str, Any]:
         """Stores the reply on the case and delivers it into the citizen's chat. Only the caseworker

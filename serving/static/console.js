@@ -82,7 +82,11 @@
         (situation || answers).map(([k, v]) => [h('dt', { text: k }), h('dd', { text: formatValue(v) })]))));
     }
     if (c.checklist) d.appendChild(block('个人材料清单', checklist(c.checklist)));
-    d.appendChild(block('对话记录', transcript(data.transcript || [])));
+    d.appendChild(block('转办前的对话', transcript(data.transcript || [])));
+    // Turns after the handoff are follow-ups: shown apart, never the subject of the draft.
+    if ((data.follow_ups || []).length) {
+      d.appendChild(block('转办后的追问', transcript(data.follow_ups, 'follow-ups', '转办后的追问')));
+    }
     if ((data.messages || []).length) {
       d.appendChild(block('往来消息', h('ol', { class: 'messages' }, data.messages.map((m) => h('li', { class: `m-${m.role}` },
         h('span', { class: 'm-who', text: `${ROLE[m.role] || m.role} · ${fmtTime(m.created_at)}` }),
@@ -103,9 +107,9 @@
       h('span', { class: `mark mark-${m.mark}`, text: m.mark }), ' ', h('span', { text: m.name }))));
   }
 
-  function transcript(turns) {
+  function transcript(turns, extra = '', label = '转办前的对话') {
     if (!turns.length) return h('p', { class: 'muted', text: '（没有可用的对话记录）' });
-    return h('ol', { class: 'transcript', tabIndex: 0, attrs: { 'aria-label': '对话记录' } }, turns.map((t) => h('li', { class: `t-${t.role}` },
+    return h('ol', { class: `transcript ${extra}`.trim(), tabIndex: 0, attrs: { 'aria-label': label } }, turns.map((t) => h('li', { class: `t-${t.role}` },
       h('span', { class: 't-who', text: `${ROLE[t.role] || t.role}${t.ts ? ' · ' + fmtTime(t.ts) : ''}` }),
       h('div', { class: 'pre', text: t.content }))));
   }

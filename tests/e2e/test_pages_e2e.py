@@ -4,6 +4,7 @@ admins see and do (issue [4] scenarios 1-6)."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -269,6 +270,10 @@ def test_caseworker_reply_reaches_citizen_live(
     browser: Browser, server: GovchatServer, citizen: Page, staff: Page
 ) -> None:
     session, case_no, code = birth_case_via_api(server)
+    with server.api() as http:  # after the handoff the citizen asks about something else
+        time.sleep(2.5)
+        r = http.post("/api/chat", json={"session": session, "message": "另外问下 退休要准备哪些材料"})
+        assert r.status_code == 200, r.text
     citizen.context.add_init_script(f"localStorage.setItem('govchat.session', {session!r});")
     citizen.goto("/")
     expect(citizen.locator(".msg.user").first).to_contain_text("新生儿出生")  # history restored
@@ -284,7 +289,9 @@ def test_caseworker_reply_reaches_citizen_live(
     expect(detail).to_contain_text("已收集的情况")
     expect(detail.locator(".answers")).to_contain_text("武汉市")
     expect(detail.locator(".cl-materials li").first).to_be_visible()
-    expect(detail.locator(".transcript")).to_contain_text("我要办新生儿出生一件事")
+    expect(detail.locator(".transcript").first).to_contain_text("我要办新生儿出生一件事")
+    expect(detail.locator(".transcript").first).not_to_contain_text("退休")
+    expect(detail.locator(".transcript.follow-ups")).to_contain_text("退休要准备哪些材料")
 
     detail.get_by_role("button", name="接单").click()
     expect(detail.locator("h2 .status")).to_have_text("办理中")
@@ -292,7 +299,7 @@ def test_caseworker_reply_reaches_citizen_live(
     reply = detail.locator("#reply-text")
     expect(reply).not_to_have_value("")
     expect(detail.locator("#draft-citations li").first).to_contain_text("新生儿出生")
-    assert "居民户口簿" in reply.input_value()
+    assert "居民户口簿" in reply.input_value() and "退休" not in reply.input_value()
     reply.fill(
         "您好，已收到您的新生儿出生帮办申请，请携带材料到武汉市政务服务中心综合窗口办理。\n"
         + reply.input_value()

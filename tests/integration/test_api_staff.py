@@ -170,6 +170,32 @@ def test_case_desk_draft_reply_reaches_the_citizen_chat_and_events(server: LiveS
     citizen.close()
 
 
+def test_the_draft_is_about_the_case_not_what_the_citizen_asked_afterwards(server: LiveServer) -> None:
+    with server.client() as citizen:
+        session = citizen.post("/api/chat", json={"message": "我要办开办餐饮店一件事"}).json()["session"]
+        for answer in ("执照已经办好了", "不是 我自己办", "六十平方左右", "武汉市江汉区"):
+            r = citizen.post("/api/chat", json={"session": session, "message": answer}).json()
+        assert r["flow"] and r["flow"]["kind"] == "checklist", r["answer"]
+        handoff = citizen.post(
+            "/api/handoff", json={"session": session, "kind": "caseworker", "consent": False}
+        )
+        case_no = handoff.json()["handoff"]["case_no"]
+        time.sleep(2.5)  # a later question, clearly after the handoff
+        later = citizen.post(
+            "/api/chat", json={"session": session, "message": "另外问一下 退休要准备哪些材料"}
+        )
+        assert later.status_code == 200
+    with bearer(server, "cw", "correct horse battery") as cw:
+        detail = cw.get(f"/api/cases/{case_no}").json()
+        assert any("餐饮店" in t["content"] for t in detail["transcript"])
+        assert not any("退休" in t["content"] for t in detail["transcript"] if t["role"] == "user")
+        assert any("退休" in t["content"] for t in detail["follow_ups"] if t["role"] == "user")
+        draft = cw.post(f"/api/cases/{case_no}/draft").json()
+        assert "退休" not in draft["question"] and "餐饮店" in draft["question"], draft["question"]
+        assert "需要准备的材料" in draft["answer"] and "食品经营许可" in draft["answer"], draft["answer"]
+        assert draft["citations"] and draft["citations"][0]["doc_id"] == "open_restaurant"
+
+
 def test_another_caseworker_cannot_take_a_taken_case(server: LiveServer) -> None:
     add_staff(server, "cw2", "caseworker")
     with server.client() as citizen:

@@ -13,10 +13,10 @@ from typing import Any
 import anyio
 import pytest
 
+from assistant.copilot import case_question
 from connectors.types import CaseMessage
 from retrieval.config import RetrievalSettings
 from serving.admin_ops import check_upload, safe_filename, save_upload
-from serving.casework import last_citizen_question
 from serving.errors import ApiError, _describe
 from serving.limits import InProcessRateLimiter, RateDecision, ResilientRateLimiter, decide
 from serving.obs import JsonFormatter, mask_for_log, request_id_var
@@ -235,10 +235,10 @@ FLOW_ONLY = [
         ([], [], "", "", ""),
     ],
 )
-def test_last_citizen_question(
+def test_case_question(
     messages: list[CaseMessage], transcript: list[dict[str, Any]], summary: str, workflow: str, expected: str
 ) -> None:
-    assert last_citizen_question(messages, transcript, summary, workflow) == expected
+    assert case_question(messages, transcript, summary, workflow) == expected
 
 
 def test_edited_synonyms_in_the_data_dir_win_unless_a_path_is_configured(tmp_path: Path) -> None:
