@@ -62,6 +62,13 @@ class FeedbackRow(AssistantBase):
     needs_followup: Mapped[bool] = mapped_column(Boolean, index=True)
     followup_done: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # What staff did about it: [{"by", "text", "at", "kind": note|reply|resolve}], masked text only.
+    followup_log: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class UnknownFollowup(LookupError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -148,22 +155,50 @@ class AuditLog:
                 "changed": changed,
             }
 
-    def followups(self) -> list[dict[str, Any]]:
+    def followups(self, *, include_done: bool = False) -> list[dict[str, Any]]:
+        """Low ratings staff follow up, oldest first, with what was done about each so far. Each row
+        carries its ``session_id`` for the caller (to reach the chat); it must not be shown."""
         with Session(self._engine) as s:
             q = select(FeedbackRow, AuditRow).join(AuditRow, AuditRow.turn_id == FeedbackRow.turn_id)
-            q = q.where(FeedbackRow.needs_followup.is_(True), FeedbackRow.followup_done.is_(False))
+            q = q.where(FeedbackRow.needs_followup.is_(True))
+            if not include_done:
+                q = q.where(FeedbackRow.followup_done.is_(False))
             return [
                 {
                     "id": f.id,
                     "turn_id": f.turn_id,
+                    "session_id": f.session_id,
                     "level": f.level,
                     "comment": f.comment_masked,
                     "question": a.question_masked,
                     "answer": a.answer_masked,
                     "created_at": f.created_at.isoformat(),
+                    "done": bool(f.followup_done),
+                    "resolved_by": f.resolved_by,
+                    "log": list(f.followup_log or []),
                 }
                 for f, a in s.execute(q.order_by(FeedbackRow.created_at))
             ]
+
+    def followup_session(self, followup_id: str) -> str:
+        """The chat session a follow-up belongs to (``UnknownFollowup`` if there is none)."""
+        with Session(self._engine) as s:
+            row = s.get(FeedbackRow, followup_id)
+            if row is None or not row.needs_followup:
+                raise UnknownFollowup(followup_id)
+            return row.session_id
+
+    def log_followup(self, followup_id: str, actor: str, kind: str, text_masked: str = "") -> dict[str, Any]:
+        """Records what staff did (``note``, ``reply`` into the chat, ``resolve``); ``resolve`` closes it."""
+        with Session(self._engine) as s, s.begin():
+            row = s.get(FeedbackRow, followup_id, with_for_update=True)
+            if row is None or not row.needs_followup:
+                raise UnknownFollowup(followup_id)
+            entry = {"by": actor, "kind": kind, "text": text_masked, "at": datetime.now(UTC).isoformat()}
+            row.followup_log = [*(row.followup_log or []), entry]
+            if kind == "resolve":
+                row.followup_done, row.resolved_by = True, actor
+            return {"id": row.id, "done": bool(row.followup_done), "log": list(row.followup_log)}
 
     def analytics(self, days: int = 30) -> dict[str, Any]:
         """Questions per day, no-evidence rate, top unanswered questions (knowledge gaps), ratings."""

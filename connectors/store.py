@@ -108,6 +108,19 @@ class CaseMessageRow(ConnectorsBase):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class ContactRevealRow(ConnectorsBase):
+    """Who saw a citizen's contact data, when and why (the audit trail of every reveal)."""
+
+    __tablename__ = "contact_reveals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_no: Mapped[str] = mapped_column(String(32), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 def create_tables(engine: Engine) -> None:
     ConnectorsBase.metadata.create_all(engine)
 
@@ -381,12 +394,31 @@ class CaseRepository:
                 external_ref=row.external_ref,
             )
 
-    def reveal_contact(self, case_no: str) -> ContactInfo | None:
-        """Decrypt a case's contact data. Only for authorised caseworker roles; the caller audits it."""
-        with Session(self._engine) as s:
+    def reveal_contact(
+        self, case_no: str, *, actor: str | None = None, role: str = "", reason: str = ""
+    ) -> ContactInfo | None:
+        """Decrypt a case's contact data (None when the citizen gave none, i.e. did not consent).
+
+        With ``actor`` (a person asking through the API) the case must be taken by that actor unless the
+        role is admin, and the reveal is written to ``contact_reveals`` with the reason before the data
+        is returned; without it (internal use, e.g. the 12345 connector) nothing is checked or logged.
+
+        Raises:
+            CaseNotFound: no such case.
+            CaseNotAssigned: ``actor`` is a caseworker who has not taken the case.
+        """
+        with Session(self._engine) as s, s.begin():
             row = self._row(s, case_no)
             if not row.contact_encrypted and not row.id_number_encrypted:
                 return None
+            if actor is not None:
+                if role != "admin" and row.assigned_to != actor:
+                    raise CaseNotAssigned(f"{case_no} is not taken by {actor}")
+                s.add(
+                    ContactRevealRow(
+                        case_no=row.case_no, actor=actor, role=role, reason=reason, created_at=self._clock()
+                    )
+                )
             info = ContactInfo()
             if row.contact_encrypted:
                 info = ContactInfo.model_validate_json(self._fernet.decrypt(row.contact_encrypted.encode()))
@@ -394,3 +426,28 @@ class CaseRepository:
                 number = self._fernet.decrypt(row.id_number_encrypted.encode()).decode()
                 info = info.model_copy(update={"id_number": number})
             return info
+
+    def contact_reveals(self, case_no: str) -> list[dict[str, Any]]:
+        """The audit trail of a case's contact reveals, oldest first."""
+        with Session(self._engine) as s:
+            rows = s.scalars(
+                select(ContactRevealRow)
+                .where(ContactRevealRow.case_no == case_no)
+                .order_by(ContactRevealRow.created_at, ContactRevealRow.id)
+            )
+            return [
+                {"actor": r.actor, "role": r.role, "reason": r.reason, "at": _utc(r.created_at).isoformat()}
+                for r in rows
+            ]
+
+    def contact_case_for_session(self, session_id: str) -> str | None:
+        """The newest case of this chat session that holds contact data the citizen consented to give."""
+        if not session_id:
+            return None
+        with Session(self._engine) as s:
+            return s.scalar(
+                select(CaseRow.case_no)
+                .where(CaseRow.session_id == session_id, CaseRow.contact_encrypted.is_not(None))
+                .order_by(CaseRow.created_at.desc())
+                .limit(1)
+            )

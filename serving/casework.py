@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 
+from assistant.audit import UnknownFollowup
 from assistant.copilot import case_question, draft_reply, split_at_handoff
 from assistant.pii import mask_text
 from connectors.store import CaseNotAssigned, CaseNotFound, CaseStateError
@@ -121,3 +122,53 @@ class CaseDesk:
             await self._services.assistant.deliver_reply(case.session_id, text, case_no)
             delivered = True
         return {"message": _message_json(message), "delivered": delivered}
+
+    # --- contact reveal and follow-ups ----------------------------------------------------------
+    async def reveal_contact(self, case_no: str, user: StaffUser, reason: str) -> dict[str, Any]:
+        """The citizen's contact for a call-back: only when they consented to give it, only to the
+        caseworker who took the case (or an admin), written to the audit trail with the reason first."""
+        reason = mask_text(reason.strip())
+        try:
+            info = await anyio.to_thread.run_sync(
+                lambda: self._cases.reveal_contact(
+                    case_no, actor=user.username, role=user.role, reason=reason
+                )
+            )
+        except CaseNotFound:
+            raise _not_found() from None
+        except CaseNotAssigned as exc:
+            raise _not_assignee(exc) from None
+        if info is None:
+            raise ApiError(409, "no_contact", messages.NO_CONTACT)
+        trail = await anyio.to_thread.run_sync(self._cases.contact_reveals, case_no)
+        return {"contact": {"name": info.name, "phone": info.phone}, "reveals": trail}
+
+    async def followups(self) -> list[dict[str, Any]]:
+        """Low ratings to follow up; each says whether a call-back is possible (a case of that chat
+        holds contact data the citizen consented to give) and what was done so far."""
+        rows = await anyio.to_thread.run_sync(self._services.audit.followups)
+        out = []
+        for row in rows:
+            session_id = row.pop("session_id")
+            case_no = await anyio.to_thread.run_sync(self._cases.contact_case_for_session, session_id)
+            out.append({**row, "callback_case": case_no})
+        return out
+
+    async def followup_action(
+        self, followup_id: str, kind: str, text: str, user: StaffUser
+    ) -> dict[str, Any]:
+        """``note`` (kept on the follow-up), ``reply`` (delivered into the citizen's chat, then kept),
+        or ``resolve`` (closes it, with an optional note)."""
+        text = mask_text(text.strip())
+        if kind in ("note", "reply") and not text:
+            raise ApiError(422, "invalid_input", messages.TEXT_REQUIRED)
+        audit = self._services.audit
+        try:
+            session_id = await anyio.to_thread.run_sync(audit.followup_session, followup_id)
+        except UnknownFollowup:
+            raise _not_found() from None
+        if kind == "reply":
+            await self._services.assistant.deliver_reply(session_id, text, "")
+        return await anyio.to_thread.run_sync(
+            lambda: audit.log_followup(followup_id, user.username, kind, text)
+        )

@@ -71,6 +71,14 @@ class ReplyRequest(_Body):
     text: str = Field(min_length=1, max_length=4000)
 
 
+class ContactRevealRequest(_Body):
+    reason: str = Field(min_length=2, max_length=200)  # why the contact is needed: kept in the audit trail
+
+
+class FollowupActionRequest(_Body):
+    text: str = Field(default="", max_length=4000)
+
+
 class SynonymsRequest(_Body):
     text: str = Field(max_length=1_000_000)
 

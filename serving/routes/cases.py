@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 from fastapi import APIRouter, Path, Query
 
 from connectors.types import CaseStatus
 from serving.auth import Caseworker
 from serving.deps import Ctx
-from serving.schemas import ReplyRequest
+from serving.schemas import ContactRevealRequest, FollowupActionRequest, ReplyRequest
 
 router = APIRouter(prefix="/api", tags=["caseworker"])
 CaseNo = Path(min_length=1, max_length=32)
@@ -49,6 +48,25 @@ async def close_case(user: Caseworker, ctx: Ctx, case_no: str = CaseNo) -> dict[
     return await ctx.desk.close(case_no, user)
 
 
+@router.post("/cases/{case_no}/contact")
+async def reveal_contact(
+    body: ContactRevealRequest, user: Caseworker, ctx: Ctx, case_no: str = CaseNo
+) -> dict[str, Any]:
+    return await ctx.desk.reveal_contact(case_no, user, body.reason)
+
+
 @router.get("/followups")
 async def followups(_: Caseworker, ctx: Ctx) -> list[dict[str, Any]]:
-    return await anyio.to_thread.run_sync(ctx.services.audit.followups)
+    return await ctx.desk.followups()
+
+
+FollowupId = Path(min_length=1, max_length=36)
+FollowupKind = Path(pattern="^(note|reply|resolve)$")
+
+
+@router.post("/followups/{followup_id}/{kind}")
+async def followup_action(
+    body: FollowupActionRequest, user: Caseworker, ctx: Ctx, followup_id: str = FollowupId,
+    kind: str = FollowupKind,
+) -> dict[str, Any]:  # fmt: skip
+    return await ctx.desk.followup_action(followup_id, kind, body.text, user)

@@ -72,11 +72,16 @@ async def feedback(body: FeedbackRequest, ctx: Ctx) -> dict[str, Any]:
         raise ApiError(404, "not_found", messages.UNKNOWN_TURN)
     comment = ctx.services.assistant.guard.check(body.comment).masked_text if body.comment else ""
     try:
-        return await anyio.to_thread.run_sync(
+        rated = await anyio.to_thread.run_sync(
             lambda: ctx.services.audit.rate(body.turn_id, stars, comment, session_id=sid)
         )
     except UnknownTurn:
         raise ApiError(404, "not_found", messages.UNKNOWN_TURN) from None
+    # A call-back is promised only when one is possible: the citizen consented to leave a contact.
+    case_no = None
+    if rated["needs_followup"]:
+        case_no = await anyio.to_thread.run_sync(ctx.services.cases.contact_case_for_session, sid)
+    return {**rated, "callback": case_no is not None}
 
 
 @router.post("/handoff")

@@ -186,9 +186,12 @@
       try {
         const res = await onRate(turnId, Number(picked.value), comment.value.trim());
         form.replaceWith(h('p', { class: 'rate-done', text: `已评价：${res.level}。感谢您的反馈！` }));
-        result.textContent = res.needs_followup
-          ? '很抱歉没能让您满意。我们已记录您的意见，工作人员会尽快与您联系回访跟进。'
-          : '';
+        // A call-back is promised only when the citizen left a contact with consent; otherwise the
+        // staff answer in this conversation.
+        result.textContent = !res.needs_followup ? ''
+          : res.callback
+            ? '很抱歉没能让您满意。我们已记录您的意见，工作人员会按您授权留下的联系方式回访。'
+            : '很抱歉没能让您满意。我们已记录您的意见，工作人员会在本对话中回复您；如需电话回访，可点“转人工”并授权留下联系方式。';
         if (res.needs_followup) result.classList.add('followup');
       } catch (e) {
         submit.disabled = false;

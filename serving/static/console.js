@@ -70,7 +70,8 @@
     d.appendChild(h('dl', { class: 'meta' },
       h('dt', { text: '事项' }), h('dd', { text: workflowNames.get(c.workflow_id) || c.workflow_id || '—' }),
       h('dt', { text: '类型' }), h('dd', { text: `${KIND[c.kind] || c.kind}${c.appeal_type ? ' · ' + c.appeal_type : ''}` }),
-      h('dt', { text: '联系人' }), h('dd', { text: c.contact_masked || '未提供（群众未授权或未填写）' }),
+      h('dt', { text: '联系人' }), h('dd', null, c.contact_masked || '未提供（群众未授权留下联系方式，请通过对话回复联系）',
+        c.contact_masked ? contactReveal(c) : null),
       h('dt', { text: '创建时间' }), h('dd', { text: fmtTime(c.created_at) }),
       h('dt', { text: '承办人' }), h('dd', { text: c.assigned_to || '未接单' })));
     d.appendChild(block('对话摘要', h('div', { class: 'pre summary', tabIndex: 0, attrs: { 'aria-label': '对话摘要' }, text: c.summary || '（无）' })));
@@ -93,6 +94,35 @@
         h('div', { class: 'pre', text: m.text }))))));
     }
     if (c.status !== 'closed') d.appendChild(replyBox(c));
+  }
+
+  // The contact the citizen consented to leave: shown on request, with a reason that goes to the audit
+  // trail, and masked again after a minute.
+  function contactReveal(c) {
+    const reason = h('input', { type: 'text', id: 'reveal-reason', maxLength: 200, placeholder: '用途，例如：电话回访核实材料',
+      attrs: { 'aria-label': '查看联系方式的原因' } });
+    const out = h('div', { class: 'contact-revealed', id: 'contact-revealed', attrs: { 'aria-live': 'polite' } });
+    const btn = h('button', { type: 'button', class: 'btn small', id: 'reveal-contact', text: '查看联系方式' });
+    btn.addEventListener('click', async () => {
+      if (reason.value.trim().length < 2) {
+        toast('请先填写查看联系方式的原因（将记入审计日志）');
+        reason.focus();
+        return;
+      }
+      try {
+        const res = await api(`/api/cases/${encodeURIComponent(c.case_no)}/contact`,
+          { method: 'POST', staff: true, json: { reason: reason.value.trim() } });
+        clear(out).appendChild(h('p', null, h('strong', { text: `${res.contact.name || '联系人'}：` }),
+          h('span', { class: 'contact-phone', text: res.contact.phone || '（未留电话）' }),
+          h('span', { class: 'muted small', text: '（1分钟后自动隐藏）' })));
+        out.appendChild(h('ul', { class: 'reveal-trail muted small' }, (res.reveals || []).map((r) =>
+          h('li', { text: `${fmtTime(r.at)} ${r.actor}：${r.reason}` }))));
+        setTimeout(() => clear(out), 60_000);
+      } catch (e) {
+        failed(e);
+      }
+    });
+    return h('div', { class: 'reveal' }, reason, btn, out);
   }
 
   function formatValue(v) {
@@ -186,16 +216,48 @@
         box.appendChild(h('p', { class: 'muted', text: '暂无需要回访的差评。' }));
         return;
       }
-      box.appendChild(h('ul', { class: 'followup-list' }, items.map((f) => h('li', { class: 'followup' },
+      box.appendChild(h('ul', { class: 'followup-list' }, items.map((f) => h('li', { class: 'followup', dataset: { id: f.id } },
         h('div', { class: 'fu-head' },
           h('span', { class: 'fu-level', text: f.level }),
           h('span', { class: 'muted small', text: fmtTime(f.created_at) })),
         h('p', null, h('strong', { text: '群众提问：' }), f.question || ''),
         h('p', { class: 'pre fu-answer' }, h('strong', { text: '助手回答：' }), String(f.answer || '').slice(0, 300)),
-        f.comment ? h('p', null, h('strong', { text: '评价意见：' }), f.comment) : null))));
+        f.comment ? h('p', null, h('strong', { text: '评价意见：' }), f.comment) : null,
+        f.callback_case
+          ? h('p', { class: 'fu-callback' }, `可电话回访：群众已在办件 ${f.callback_case} 中授权留下联系方式。`,
+            h('button', { type: 'button', class: 'btn small', text: '打开办件', on: { click: () => { selectTab('cases'); openCase(f.callback_case); } } }))
+          : h('p', { class: 'fu-callback muted' }, '群众未授权留下联系方式：请通过“回复到对话”联系。'),
+        followupLog(f.log || []),
+        followupActions(f)))));
     } catch (e) {
       failed(e);
     }
+  }
+
+  const LOG_KIND = { note: '记录', reply: '回复到对话', resolve: '办结' };
+
+  function followupLog(log) {
+    if (!log.length) return null;
+    return h('ol', { class: 'fu-log small' }, log.map((e) => h('li', null,
+      `${fmtTime(e.at)} ${e.by} · ${LOG_KIND[e.kind] || e.kind}${e.text ? '：' + e.text : ''}`)));
+  }
+
+  function followupActions(f) {
+    const text = h('textarea', { rows: 2, class: 'fu-text', placeholder: '回复群众或记录处理情况', attrs: { 'aria-label': '回访内容' } });
+    const run = async (kind) => {
+      try {
+        await api(`/api/followups/${encodeURIComponent(f.id)}/${kind}`,
+          { method: 'POST', staff: true, json: { text: text.value.trim() } });
+        toast(kind === 'resolve' ? '已办结' : kind === 'reply' ? '已回复到群众的对话' : '已记录');
+        loadFollowups();
+      } catch (e) {
+        failed(e);
+      }
+    };
+    return h('div', { class: 'fu-actions stack' }, text, h('div', { class: 'row' },
+      h('button', { type: 'button', class: 'btn small', text: '回复到对话', on: { click: () => run('reply') } }),
+      h('button', { type: 'button', class: 'btn small', text: '记录', on: { click: () => run('note') } }),
+      h('button', { type: 'button', class: 'btn small primary', text: '办结', on: { click: () => run('resolve') } })));
   }
 
   // --- tabs -------------------------------------------------------------------------------------

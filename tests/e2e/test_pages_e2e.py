@@ -441,7 +441,9 @@ def test_very_dissatisfied_rating_reaches_staff_followups(
     rate.get_by_placeholder("意见建议（选填）").fill("说得不清楚，没告诉我到账时间")
     rate.get_by_role("button", name="提交评价").click()
     expect(rate.locator(".rate-done")).to_contain_text("非常不满意")
-    expect(rate.locator(".rate-result")).to_contain_text("回访")
+    # No contact was left with consent: no phone call is promised, the answer comes in this chat.
+    expect(rate.locator(".rate-result")).to_contain_text("在本对话中回复您")
+    expect(rate.locator(".rate-result")).not_to_contain_text("联系回访跟进")
 
     login(staff, "admin", server, "/console")  # admins may use the console too
     staff.get_by_role("tab", name=re.compile("差评回访")).click()
@@ -449,8 +451,42 @@ def test_very_dissatisfied_rating_reaches_staff_followups(
     expect(entry).to_have_count(1)
     expect(entry).to_contain_text("非常不满意")
     expect(entry).to_contain_text("说得不清楚")
+    expect(entry.locator(".fu-callback")).to_contain_text("未授权留下联系方式")
+    entry.get_by_label("回访内容").fill("您好，公积金提取一般3个工作日内到账，以当地公积金中心为准。")
+    entry.get_by_role("button", name="回复到对话").click()
+    expect(entry.locator(".fu-log")).to_contain_text("回复到对话")
+    staff_msg = citizen.locator(".msg.caseworker")
+    expect(staff_msg).to_contain_text("3个工作日内到账", timeout=10_000)  # reached the citizen's chat live
 
     staff.goto("/admin#analytics")
     expect(staff.locator("#stat-questions")).not_to_have_text("—")
     expect(staff.locator("#chart-days svg rect.bar").first).to_be_attached()
     expect(staff.locator("#followups")).to_contain_text(question)
+
+    staff.goto("/console")
+    staff.get_by_role("tab", name=re.compile("差评回访")).click()
+    entry.get_by_role("button", name="办结").click()
+    expect(entry).to_have_count(0)  # resolved: off the list
+
+
+def test_caseworker_reveals_a_consented_contact_with_a_reason(server: GovchatServer, staff: Page) -> None:
+    phone = "13712345678"
+    with server.api() as http:
+        session = http.post("/api/chat", json={"message": "社保卡丢了怎么补办"}).json()["session"]
+        r = http.post("/api/handoff", json={
+            "session": session, "kind": "caseworker", "consent": True, "contact": {"name": "赵女士", "phone": phone},
+        })  # fmt: skip
+        case_no = r.json()["handoff"]["case_no"]
+    login(staff, "caseworker", server, "/console")
+    staff.locator(f'.queue-item[data-case-no="{case_no}"]').click()
+    detail = staff.locator("#detail")
+    expect(detail.locator(".meta")).not_to_contain_text(phone)  # masked until asked for
+    detail.get_by_role("button", name="接单").click()
+    expect(detail.locator("h2 .status")).to_have_text("办理中")
+    detail.get_by_role("button", name="查看联系方式").click()  # no reason yet: refused, nothing shown
+    expect(detail.locator("#contact-revealed")).not_to_contain_text(phone)
+    detail.get_by_label("查看联系方式的原因").fill("电话回访核实补卡材料")
+    detail.get_by_role("button", name="查看联系方式").click()
+    revealed = detail.locator("#contact-revealed")
+    expect(revealed.locator(".contact-phone")).to_have_text(phone)
+    expect(revealed.locator(".reveal-trail")).to_contain_text("电话回访核实补卡材料")

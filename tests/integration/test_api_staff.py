@@ -256,3 +256,78 @@ def test_cli_creates_users_and_api_keys_usable_as_bearer(
         .fetchall()
     )
     assert rows and all(key not in row[0] for row in rows)
+
+
+PHONE = "13912345678"
+
+
+def test_a_consented_contact_is_revealed_only_to_the_taker_with_a_reason_and_audited(
+    server: LiveServer,
+) -> None:
+    with server.client() as citizen:
+        session = citizen.post("/api/chat", json={"message": "社保卡丢了怎么补办"}).json()["session"]
+        r = citizen.post("/api/handoff", json={
+            "session": session, "kind": "caseworker", "consent": True,
+            "contact": {"name": "王女士", "phone": PHONE},
+        })  # fmt: skip
+        case_no = r.json()["handoff"]["case_no"]
+        bare = citizen.post("/api/handoff", json={"session": session, "kind": "caseworker", "consent": False})
+        bare_no = bare.json()["handoff"]["case_no"]
+    with bearer(server, "cw", "correct horse battery") as cw:
+        detail = cw.get(f"/api/cases/{case_no}").json()
+        assert PHONE not in str(detail) and detail["case"]["contact_masked"]
+        early = cw.post(f"/api/cases/{case_no}/contact", json={"reason": "电话回访核实"})
+        assert early.status_code == 403  # take the case first
+        assert cw.post(f"/api/cases/{case_no}/contact", json={"reason": ""}).status_code == 422
+        assert cw.post(f"/api/cases/{case_no}/take").status_code == 200
+        shown = cw.post(f"/api/cases/{case_no}/contact", json={"reason": "电话回访核实材料"})
+        assert shown.status_code == 200 and shown.json()["contact"]["phone"] == PHONE
+        trail = shown.json()["reveals"]
+        assert trail[-1]["actor"] == "cw" and trail[-1]["reason"] == "电话回访核实材料" and trail[-1]["at"]
+        assert PHONE not in str(cw.get(f"/api/cases/{case_no}").json())  # masked again everywhere else
+        assert cw.post(f"/api/cases/{bare_no}/take").status_code == 200
+        none = cw.post(f"/api/cases/{bare_no}/contact", json={"reason": "电话回访"})
+        assert none.status_code == 409 and none.json()["error"]["code"] == "no_contact"
+    rows = server.ctx.services.cases.contact_reveals(case_no)
+    assert [(r["actor"], r["reason"]) for r in rows] == [("cw", "电话回访核实材料")]
+
+
+def test_low_ratings_promise_a_call_back_only_with_consent_and_staff_act_on_them(server: LiveServer) -> None:
+    with server.client() as citizen:
+        first = citizen.post("/api/chat", json={"message": "退休要准备哪些材料"}).json()
+        session = first["session"]
+        rated = citizen.post(
+            "/api/feedback", json={"session": session, "turn_id": first["turn_id"], "stars": 1}
+        ).json()
+        assert rated["needs_followup"] is True and rated["callback"] is False
+        other = citizen.post("/api/chat", json={"session": session, "message": "公积金封存要多久"}).json()
+        citizen.post("/api/handoff", json={
+            "session": session, "kind": "caseworker", "consent": True, "contact": {"name": "李先生", "phone": PHONE},
+        })  # fmt: skip
+        again = citizen.post(
+            "/api/feedback", json={"session": session, "turn_id": other["turn_id"], "stars": 2}
+        ).json()
+        assert again.get("callback") is True, again
+    with bearer(server, "cw", "correct horse battery") as cw:
+        items = {f["turn_id"]: f for f in cw.get("/api/followups").json()}
+        item = items[first["turn_id"]]
+        assert "session_id" not in item and item["callback_case"]  # the session now has a consented case
+        fid = item["id"]
+        assert cw.post(f"/api/followups/{fid}/note", json={"text": ""}).status_code == 422
+        assert (
+            cw.post(f"/api/followups/{fid}/note", json={"text": f"已致电{PHONE}，群众表示理解"}).status_code
+            == 200
+        )
+        r = cw.post(
+            f"/api/followups/{fid}/reply", json={"text": "您好，退休材料以单位经办为准，如有疑问请回复。"}
+        )
+        assert r.status_code == 200
+        done = cw.post(f"/api/followups/{fid}/resolve", json={}).json()
+        assert done["done"] is True and [e["kind"] for e in done["log"]] == ["note", "reply", "resolve"]
+        assert PHONE not in str(done["log"])  # notes are masked like everything stored
+        assert fid not in {f["id"] for f in cw.get("/api/followups").json()}
+        assert cw.post("/api/followups/nope/resolve", json={}).status_code == 404
+        assert cw.post(f"/api/followups/{fid}/delete", json={}).status_code in (404, 422)
+    with server.client() as citizen:
+        turns = citizen.get("/api/history", params={"session": session}).json()["turns"]
+        assert any(t["role"] == "caseworker" and "退休材料" in t["content"] for t in turns)
