@@ -25,6 +25,7 @@ from assistant.llm.base import ChatMessage, ChatModel, LLMUnavailable
 from assistant.llm.deadline import llm_turn
 from assistant.memory.base import SessionLockTimeout, SessionState, SessionStore, Turn
 from assistant.nlu.understand import Understander, Understanding
+from assistant.pii import PIIKind, find_pii
 from assistant.prompt_store import PromptStore
 from assistant.router import ROUTE_SCHEMA, RuleRouter, parse_route_json
 from assistant.types import Citation, Intent, Mode, RouteDecision, TurnResult
@@ -34,7 +35,7 @@ from connectors.flow import FlowEngine
 from connectors.regions import other_province
 from connectors.slots import LLMSlotExtractor, display_value, parse_slot
 from connectors.store import CaseRepository, ConsentRequired, VerifyThrottled
-from connectors.types import AppealType, FlowState, FlowStep, Handoff
+from connectors.types import AppealType, ContactInfo, FlowState, FlowStep, Handoff
 from retrieval.guide import ServiceGuide
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ _ELLIPTICAL_CHARS = 20
 _SEARCH_ITEMS = 3  # guides among the top hits considered for a request naming no item
 _AGREE_P = 0.1  # the item model's weight that confirms a searched guide
 _NAMED_HANDOFFS = ("窗口帮办", "帮办", "12345", "12345工单")
+_MIN_TICKET_CHARS = 4  # a 12345 description shorter than this is not one ("算了", "不用")
 
 
 @dataclass
@@ -95,12 +97,27 @@ class _Turn:
     understanding: dict[str, Any] = field(default_factory=dict)
     item_probs: dict[str, float] = field(default_factory=dict)
 
+    def cards(self) -> dict[str, Any]:
+        """What the chat page draws besides the text (citations, the flow card, the handoff card), kept
+        with the turn so a reload or another device rebuilds them. A handoff's verification code is
+        shown once and never kept."""
+        out: dict[str, Any] = {}
+        if self.citations:
+            out["citations"] = [c.to_json() for c in self.citations]
+        if self.workflow is not None:
+            out["workflow"] = self.workflow
+        if self.flow is not None:
+            out["flow"] = self.flow
+        if self.handoff is not None:
+            out["handoff"] = {k: v for k, v in self.handoff.items() if k != "verify_code"}
+        return out
+
     def result(self) -> TurnResult:
         return TurnResult(
             session_id=self.session_id, turn_id=self.turn_id, answer=self.answer, citations=self.citations,
             intent=self.intent.value, confidence=self.confidence, mode=self.mode.value, workflow=self.workflow,
             flow=self.flow, handoff=self.handoff, notices=tuple(self.notices), question=self.standalone,
-            has_evidence=self.has_evidence,
+            has_evidence=self.has_evidence, said=self.question, personal_data=bool(self.guard.pii_found),
             timings_ms=self.timings,
         )  # fmt: skip
 
@@ -173,8 +190,11 @@ class Assistant:
                 state = await self.sessions.load(sid)
                 if getattr(self.sessions, "degraded", False):
                     t.notices.append(self.prompts.reply("memory_degraded"))
-                async for event in self._dispatch(t, state):
-                    yield event
+                if await self._take_contact(t, state, message):
+                    yield TurnEvent("token", {"text": t.answer})
+                else:
+                    async for event in self._dispatch(t, state):
+                        yield event
                 await self._finish(t, state, started)
         except SessionLockTimeout:
             t.intent, t.mode = Intent.CONSULT, Mode.FIXED
@@ -183,17 +203,37 @@ class Assistant:
         yield TurnEvent("done", {"result": t.result()})
 
     async def request_handoff(
-        self, session_id: str, kind: str, *, contact: Any = None, consent: bool = False
+        self, session_id: str, kind: str, *, contact: Any = None, consent: bool = False, content: str = ""
     ) -> TurnResult:
-        """The handoff card's button: performs the chosen handoff for the session's last workflow."""
+        """The handoff card's button: performs the chosen handoff for the session's last workflow.
+        ``content``: what a 12345 ticket is about, in the citizen's words (the dialog asks for it)."""
         checked = self.guard.check(f"[{kind}]")
         t = _Turn(session_id, uuid.uuid4().hex, f"[选择办理方式:{kind}]", checked, standalone="")
         started = time.perf_counter()
         async with self.sessions.lock(session_id):
             state = await self.sessions.load(session_id)
-            await self._do_handoff(t, state, kind, contact=contact, consent=consent)
+            await self._do_handoff(t, state, kind, contact=contact, consent=consent, content=content)
             await self._finish(t, state, started)
         return t.result()
+
+    async def _take_contact(self, t: _Turn, state: SessionState, message: str) -> bool:
+        """Right after a case was made in the chat without contact data, a reply carrying a phone number
+        is the citizen giving it (the offer said so): it is encrypted onto that case and never stored or
+        shown unmasked. Any other reply lets the offer lapse and is handled as usual."""
+        case_no = state.data.pop("contact_offer", None)
+        if not case_no or self.cases is None or PIIKind.PHONE not in t.guard.pii_found:
+            return False
+        phone = next((message[f.start : f.end] for f in find_pii(message) if f.kind is PIIKind.PHONE), "")
+        try:
+            contact = ContactInfo(phone=phone)
+            cases = self.cases
+            await anyio.to_thread.run_sync(lambda: cases.attach_contact(str(case_no), contact))
+        except Exception:  # an unusable number or a store failure: say nothing was kept
+            log.exception("attaching a contact to %s failed", case_no)
+            return False
+        t.intent, t.confidence, t.mode = Intent.HUMAN, 0.95, Mode.FIXED
+        t.answer = self.prompts.reply("contact_saved", case_no=case_no, masked=contact.masked())
+        return True
 
     async def history(self, session_id: str) -> list[dict[str, Any]]:
         state = await self.sessions.load(session_id)
@@ -210,8 +250,15 @@ class Assistant:
     async def _dispatch(self, t: _Turn, state: SessionState) -> AsyncIterator[TurnEvent]:
         text = t.question
         pending_options = list(state.data.get("handoff_options") or [])
+        if state.data.pop("ticket_describe", False) and len(text.strip()) >= _MIN_TICKET_CHARS:
+            # The description the 12345 path asked for ("算了" and the like are too short: handled below).
+            await self._do_handoff(t, state, "ticket_12345", content=text)
+            t.intent = Intent.COMPLAINT
+            async for e in self._emit_all(t):
+                yield e
+            return
         if pending_options and (kind := pick_option(text, pending_options)):
-            await self._do_handoff(t, state, kind)
+            await self._do_handoff(t, state, kind, typed=True)
             async for e in self._emit_all(t):
                 yield e
             return
@@ -337,7 +384,7 @@ class Assistant:
             state.data.setdefault("handoff_workflow", None)
         named = pick_option(t.question, options) if t.question.strip() in _NAMED_HANDOFFS else None
         if named:
-            await self._do_handoff(t, state, named)
+            await self._do_handoff(t, state, named, typed=True)
             return
         t.answer = self.prompts.reply("human_offer")
         state.data["handoff_options"] = options
@@ -560,8 +607,9 @@ class Assistant:
 
     # --- handoff, complaint, case status -----------------------------------------------------
     async def _do_handoff(
-        self, t: _Turn, state: SessionState, kind: str, *, contact: Any = None, consent: bool = False
-    ) -> None:
+        self, t: _Turn, state: SessionState, kind: str, *, contact: Any = None, consent: bool = False,
+        content: str = "", typed: bool = False,
+    ) -> None:  # fmt: skip
         t.intent, t.confidence, t.mode = (
             Intent.HUMAN if kind != "online_link" else Intent.TRANSACT,
             0.95,
@@ -570,6 +618,12 @@ class Assistant:
         if self.handoffs is None or kind not in self.handoffs.available([kind]):
             t.answer = self.prompts.reply("human_offer")
             return
+        if kind == "ticket_12345" and typed and not content:
+            # A ticket says what it is about: ask first, file it with the next message.
+            state.data["ticket_describe"] = True
+            state.data.pop("handoff_options", None)
+            t.intent, t.answer = Intent.COMPLAINT, self.prompts.reply("ticket_describe")
+            return
         workflow_id = state.data.get("handoff_workflow")
         answers = dict(state.data.get("handoff_answers") or {})
         workflow = checklist = None
@@ -577,10 +631,15 @@ class Assistant:
             done = FlowState(workflow_id=workflow_id, answers=answers, status="completed")
             workflow = self.flows.handoff_context(done)  # id, name, item code, region code
             checklist = self.flows.checklist(done)
+        elif state.topic and self.flows is not None and self._has_flow(state.topic):
+            # No flow was finished, but the conversation was about an item: the case shows which.
+            about = FlowState(workflow_id=state.topic, answers={}, status="completed")
+            workflow = self.flows.handoff_context(about)
         try:
             handoff = await self.handoffs.submit(
                 kind, session_id=t.session_id, workflow=workflow, answers=answers, checklist=checklist,
-                summary=self._summary(state), contact=contact, consent=consent,
+                summary=self._summary(state), contact=contact, consent=consent, content=content,
+                appeal_type="投诉" if kind == "ticket_12345" and content else "求助",
             )  # fmt: skip
         except ConsentRequired:
             raise  # the caller asked for personal data without consent: its error, not ours
@@ -588,8 +647,15 @@ class Assistant:
             log.exception("handoff %s failed", kind)
             t.answer = self.prompts.reply("handoff_failed")
             return
-        shown = self._workflow_json(str(workflow_id)) if workflow is not None else None
+        shown = self._workflow_json(str(workflow["id"])) if workflow is not None else None
         self._set_handoff(t, state, handoff, shown)
+        self._offer_contact(t, state, handoff, contact)
+
+    def _offer_contact(self, t: _Turn, state: SessionState, handoff: Handoff, contact: Any) -> None:
+        """A case made without contact data: say how to add one (with consent) in the next message."""
+        if contact is None and handoff.case_no and handoff.kind in ("caseworker", "ticket_12345"):
+            state.data["contact_offer"] = handoff.case_no
+            t.answer = f"{t.answer}\n{self.prompts.reply('contact_offer')}"
 
     def _set_handoff(
         self, t: _Turn, state: SessionState, handoff: Handoff, workflow: dict[str, Any] | None
@@ -618,6 +684,7 @@ class Assistant:
                 summary=self._summary(state), priority=2,
             )  # fmt: skip
             self._set_handoff(t, state, handoff, None)
+            self._offer_contact(t, state, handoff, None)
         except Exception:
             log.exception("12345 ticket failed")
             t.intent, t.answer = Intent.COMPLAINT, self.prompts.reply("handoff_failed")
@@ -692,7 +759,7 @@ class Assistant:
                 await self.sessions.append(
                     t.session_id, Turn("user", t.question, now, {"turn_id": t.turn_id})
                 )
-                meta = {"turn_id": t.turn_id, "intent": t.intent.value, "mode": t.mode.value}
+                meta = {"turn_id": t.turn_id, "intent": t.intent.value, "mode": t.mode.value, **t.cards()}
                 await self.sessions.append(t.session_id, Turn("assistant", t.answer, now, meta))
                 await self.sessions.save_state(t.session_id, state)
             except Exception:  # memory is best effort; the citizen still gets the answer

@@ -63,6 +63,8 @@ class TurnResult:
     question: str = ""  # the standalone question actually searched (after condensing)
     has_evidence: bool = False  # a consult answer grounded in retrieved passages
     timings_ms: dict[str, float] = field(default_factory=dict)
+    said: str = ""  # the citizen's message as stored (personal data masked): what their bubble shows
+    personal_data: bool = False  # the message carried personal data (the page shows a gentle hint)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,5 +81,7 @@ class TurnResult:
             "notices": list(self.notices),
             "question": self.question,
             "has_evidence": self.has_evidence,
+            "said": self.said,
+            "personal_data": self.personal_data,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }

@@ -55,6 +55,7 @@ class HandoffRequestBody(_Body):
     kind: Literal["online_link", "caseworker", "ticket_12345", "platform"]
     consent: bool = False
     contact: ContactInfo | None = None
+    content: str = Field(default="", max_length=1000)  # what a 12345 ticket is about, in the citizen's words
 
 
 class CaseStatusRequest(_Body):

@@ -72,7 +72,10 @@ class Ticket12345Connector:
             session_id=request.session_id,
             kind="ticket_12345",
             workflow_id=request.workflow_id,
-            summary=request.summary or request.content,
+            # What the ticket is about first, in the citizen's words, then the conversation before it.
+            summary="\n".join(
+                p for p in (f"诉求：{request.content}" if request.content else "", request.summary) if p
+            ),
             answers=dict(request.answers),
             checklist=request.checklist.to_dict() if request.checklist else None,
             priority=request.priority,

@@ -93,7 +93,7 @@ async def handoff(body: HandoffRequestBody, ctx: Ctx) -> dict[str, Any]:
     await limit_session(ctx, sid)
     try:
         result = await ctx.services.assistant.request_handoff(
-            sid, body.kind, contact=contact, consent=body.consent
+            sid, body.kind, contact=contact, consent=body.consent, content=body.content
         )
     except ConsentRequired:
         raise ApiError(400, "consent_required", messages.CONSENT_REQUIRED) from None

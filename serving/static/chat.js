@@ -88,7 +88,7 @@
     busy = true;
     sendBtn.disabled = true;
     disableOldChoices();
-    addMessage('user', h('p', { class: 'user-text', text: message }));
+    const mine = addMessage('user', h('p', { class: 'user-text', text: message }));
     const live = h('div', { class: 'answer-text streaming', text: '' });
     const typing = h('span', { class: 'typing' }, h('i'), h('i'), h('i'), h('span', { class: 'sr-only', text: '正在回复…' }));
     const msg = addMessage('assistant', typing, live);
@@ -119,6 +119,7 @@
     if (ctrl.signal.aborted) return; // a new conversation was started: this turn is gone
     typing.remove();
     if (result) {
+      showSaid(mine, result);
       renderTurn(msg, result);
     } else if (failure || !streamed) {
       live.textContent = streamed;
@@ -139,6 +140,15 @@
   }
 
   /** Replaces the streamed text with the authoritative result and adds its cards. */
+  // The citizen's own bubble shows what the server kept (personal data masked), with a gentle hint.
+  function showSaid(mine, result) {
+    const p = mine && mine.querySelector('.user-text');
+    if (p && result.said) p.textContent = result.said;
+    if (p && result.personal_data && !mine.querySelector('.pii-hint')) {
+      p.after(h('p', { class: 'pii-hint small', text: '为保护您的个人信息，已自动隐藏；请勿在对话中提供身份证号、银行卡号等。' }));
+    }
+  }
+
   function renderTurn(msg, result) {
     if (result.session) adoptSession(result.session);
     const bubble = clear(msg.querySelector('.bubble'));
@@ -166,24 +176,30 @@
   }
 
   // --- handoff ----------------------------------------------------------------------------------
+  // Both people-facing paths collect what they need first: a caseworker case asks for (optional,
+  // consented) contact; a 12345 ticket also asks what the problem is.
   function chooseHandoff(kind, label) {
     if (busy) return;
-    if (kind === 'caseworker') {
+    if (kind === 'caseworker' || kind === 'ticket_12345') {
       pendingHandoff = { kind, label };
+      const ticket = kind === 'ticket_12345';
+      $('cw-title').textContent = ticket ? '登记12345工单' : '预约窗口工作人员帮办';
+      $('cw-describe-block').hidden = !ticket;
+      $('cw-submit').textContent = ticket ? '确认登记12345工单' : '确认转人工帮办';
       $('cw-error').textContent = '';
       openDialog($('caseworker-dialog'));
       return;
     }
-    doHandoff(kind, label, null, false);
+    doHandoff(kind, label, null, false, '');
   }
 
-  async function doHandoff(kind, label, contact, consent) {
+  async function doHandoff(kind, label, contact, consent, content) {
     busy = true;
     disableOldChoices();
     addMessage('user', h('p', { class: 'user-text', text: `选择：${label}` }));
     const msg = addMessage('assistant', h('span', { class: 'typing' }, h('i'), h('i'), h('i')));
     try {
-      const result = await api('/api/handoff', { json: { session: store.session, kind, consent, contact } });
+      const result = await api('/api/handoff', { json: { session: store.session, kind, consent, contact, content } });
       renderTurn(msg, result);
     } catch (e) {
       clear(msg.querySelector('.bubble')).appendChild(h('p', { class: 'error', text: e.message }));
@@ -204,9 +220,15 @@
     }
     const contact = consent && (name || phone) ? { name, phone, id_number: '' } : null;
     const pick = pendingHandoff || { kind: 'caseworker', label: '预约窗口工作人员帮办' };
+    const content = $('cw-describe').value.trim();
+    if (pick.kind === 'ticket_12345' && content.length < 4) {
+      $('cw-error').textContent = '请简要说明要反映的问题，便于相关部门处理。';
+      $('cw-describe').focus();
+      return;
+    }
     $('caseworker-dialog').close();
     $('caseworker-form').reset();
-    doHandoff(pick.kind, pick.label, contact, consent);
+    doHandoff(pick.kind, pick.label, contact, consent, pick.kind === 'ticket_12345' ? content : '');
   });
 
   // --- 好差评 -------------------------------------------------------------------------------------
@@ -337,8 +359,9 @@
         if (turn.role === 'user') addMessage('user', h('p', { class: 'user-text', text: turn.content }));
         else if (turn.role === 'caseworker') showStaffReply(turn.content, meta.case_no, turn.ts);
         else if (turn.role === 'assistant') {
-          addMessage('assistant', h('div', { class: 'answer-text', text: turn.content }),
-            meta.turn_id ? Cards.feedbackWidget(meta.turn_id, rate) : null);
+          // The turn's cards (checklist, choices, handoff, clickable citations) come back with it.
+          const msg = addMessage('assistant', h('div', { class: 'answer-text' }));
+          renderTurn(msg, { ...meta, answer: turn.content, session: undefined });
         }
       }
     } catch (_e) { /* history is a convenience */ }

@@ -490,3 +490,50 @@ def test_caseworker_reveals_a_consented_contact_with_a_reason(server: GovchatSer
     revealed = detail.locator("#contact-revealed")
     expect(revealed.locator(".contact-phone")).to_have_text(phone)
     expect(revealed.locator(".reveal-trail")).to_contain_text("电话回访核实补卡材料")
+
+
+def test_12345_from_the_checklist_asks_what_the_problem_is(server: GovchatServer, citizen: Page) -> None:
+    with server.api() as http:
+        session = birth_checklist_via_api(http)
+    page = citizen  # a phone
+    page.context.add_init_script(f"localStorage.setItem('govchat.session', {session!r});")
+    page.goto("/")
+    card = page.locator(".checklist-card").last
+    expect(card).to_be_visible()
+    card.get_by_role("button", name=re.compile("12345")).click()
+    dialog = page.locator("#caseworker-dialog")
+    expect(dialog.locator("#cw-title")).to_have_text("登记12345工单")
+    dialog.get_by_role("button", name="确认登记12345工单").click()
+    expect(dialog.locator("#cw-error")).to_contain_text("说明要反映的问题")  # nothing filed yet
+    dialog.get_by_label("要反映的问题（必填）").fill("医院说出生证明要等两周才能开，想问能否加快")
+    turn = tap(page, dialog.get_by_role("button", name="确认登记12345工单"))
+    handoff = turn.locator(".handoff-card")
+    expect(handoff).to_be_visible()
+    case_no = handoff.locator(".case-no").inner_text().strip()
+    name, password = server.users["caseworker"]
+    with server.api() as http:
+        token = http.post("/api/auth/token", json={"username": name, "password": password}).json()["token"]
+        case = http.get(f"/api/cases/{case_no}", headers={"Authorization": f"Bearer {token}"}).json()["case"]
+    assert case["kind"] == "ticket_12345" and case["workflow_id"] == "birth"
+    assert case["summary"].startswith("诉求：医院说出生证明要等两周")
+
+
+def test_a_reload_keeps_the_cards_and_personal_data_is_masked_in_my_own_bubble(citizen: Page) -> None:
+    page = citizen  # phone browsers reload tabs often
+    page.goto("/")
+    turn = ask(page, "开饭馆要办哪些证 我身份证号是110101199003074258")
+    mine = page.locator(".msg.user").last
+    expect(mine.locator(".user-text")).not_to_contain_text("199003074258")  # masked once the server has it
+    expect(mine.locator(".pii-hint")).to_contain_text("请勿在对话中提供身份证号")
+    expect(turn.locator(".cite").first).to_be_visible()
+    chip = page.get_by_role("button", name="开始办理新生儿出生“一件事”")
+    flow_turn = tap(page, chip)
+    expect(flow_turn.locator(".choices .btn").first).to_be_visible()
+
+    page.reload()
+    restored = page.locator(".msg.assistant")
+    expect(restored.locator(".cite").first).to_be_visible()  # citations clickable again
+    expect(restored.last.locator(".choices .btn").first).to_be_visible()  # the question's buttons too
+    expect(page.locator(".msg.user .user-text").first).not_to_contain_text("199003074258")
+    restored.locator(".cite").first.click()
+    expect(page.locator("#source-dialog")).to_be_visible()

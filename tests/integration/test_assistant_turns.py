@@ -277,3 +277,42 @@ async def test_a_faq_entry_that_answers_the_question_comes_first(services):
     assert r.citations[0].section == "常见问题" and r.citations[0].doc_id == "after_death"
     materials = await ask(services, "生孩子上户口要带什么材料")  # a FAQ about *when* must not lead
     assert "【常见问题】" not in materials.answer and materials.citations[0].section == "申请材料"
+
+
+@pytest.mark.anyio
+async def test_typed_12345_asks_what_it_is_about_then_takes_a_consented_phone(services):
+    s = "typed-12345"
+    await ask(services, "二手房过户要交哪些税", s)
+    offer = await ask(services, "转人工", s)
+    assert offer.intent == "human" and not offer.handoff
+    asked = await ask(services, "12345", s)
+    assert not asked.handoff and asked.answer == REPLIES.reply("ticket_describe")
+    filed = await ask(services, "中介收了我两次代办费 在武昌区 要求退还多收的", s)
+    assert filed.handoff and filed.handoff["kind"] == "ticket_12345", filed.answer
+    assert "回复手机号" in filed.answer  # the consent question comes with the ticket
+    case_no = filed.handoff["case_no"]
+    case = services.cases.get(case_no)
+    assert case is not None and case.workflow_id == "house_transfer_utilities"  # the queue shows the item
+    assert case.summary.startswith("诉求：中介收了我两次代办费") and case.appeal_type == "投诉"
+    saved = await ask(services, "13987654321", s)
+    assert saved.answer == REPLIES.reply("contact_saved", case_no=case_no, masked="139****4321")
+    assert services.cases.get(case_no).contact_masked == "139****4321"
+    assert services.cases.reveal_contact(case_no).phone == "13987654321"  # kept, encrypted
+    dumped = json.dumps(services.audit.turns(s), ensure_ascii=False)
+    assert "13987654321" not in dumped
+    later = await ask(services, "13911112222", s)  # the offer was for one reply only
+    assert later.answer != saved.answer and services.cases.reveal_contact(case_no).phone == "13987654321"
+
+
+@pytest.mark.anyio
+async def test_typed_caseworker_handoff_offers_the_consent_question(services):
+    s = "typed-cw"
+    await ask(services, "退休要准备哪些材料", s)
+    await ask(services, "我要找人工", s)
+    made = await ask(services, "窗口帮办", s)
+    assert made.handoff and made.handoff["kind"] == "caseworker"
+    assert "回复手机号" in made.answer
+    assert services.cases.get(made.handoff["case_no"]).workflow_id == "retirement"
+    skipped = await ask(services, "不用了 谢谢", s)  # no number: nothing is kept, the chat goes on
+    assert services.cases.get(made.handoff["case_no"]).contact_masked == ""
+    assert skipped.answer
